@@ -7,6 +7,8 @@
  * Every flag has an environment variable; a flag wins over its variable.
  * `npm run serve -- --help` lists them.
  */
+// First: protobuf-es reads the base64 methods when it loads.
+import "./base64-polyfill.js";
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { createServer, type Logger, ServerError, type ServerOptions } from "./server/index.js";

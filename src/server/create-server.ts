@@ -85,6 +85,7 @@ export function createServer(options: ServerOptions = {}): ModelMoraServer {
       status: serving ? "SERVING" : "NOT_SERVING",
       renderer: renderer.name,
       cache: generator.cacheStats(),
+      process: processStats(),
     }),
   });
 
@@ -197,6 +198,21 @@ function bodyTooLarge(bytes: number, maxBytes: number): ConnectError {
     `request body is ${bytes} bytes or more; the limit is ${maxBytes}`,
     Code.InvalidArgument,
   );
+}
+
+/**
+ * The server process's CPU time and memory, so a benchmark on another
+ * machine can report the server's cost next to its throughput.
+ */
+function processStats() {
+  const usage = process.resourceUsage();
+  return {
+    cpu_user_us: usage.userCPUTime,
+    cpu_system_us: usage.systemCPUTime,
+    rss_bytes: process.memoryUsage.rss(),
+    // maxRSS is in kilobytes.
+    max_rss_bytes: usage.maxRSS * 1024,
+  };
 }
 
 function isAsyncIterable(value: unknown): value is AsyncIterable<Uint8Array> {
