@@ -1,0 +1,249 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench`: measures every protocol of the ModelMora server from a
+ * client, next to bare-Node, grpc-js and Python grpcio baselines, and
+ * applies the seed's decision rule. See bench/README.md.
+ *
+ *   npm run bench                       full run (about 4-5 minutes on 2 cores)
+ *   npm run bench -- --quick            under a minute
+ *   npm run bench -- --smoke            CI: tiny sizes, exit 1 on any failure
+ *   npm run bench -- --url http://127.0.0.1:8080   a server already running
+ *   npm run bench -- --help             every flag
+ *
+ * Reads its flags (bench/options.ts) and NO_COLOR; the spawned server also
+ * reads its MODELMORA_* variables. Results go to stdout, progress and
+ * diagnostics to stderr, files to --out (default results/). Exit code: 0,
+ * 1 if any row failed or the run could not start, 2 for bad flags.
+ */
+// First: protobuf-es reads the base64 methods when it loads.
+import "../src/base64-polyfill.js";
+import { randomBytes } from "node:crypto";
+import { generationCosts, sameBytesCheck, withRatios } from "./analysis.js";
+import { type Baselines, startBaselines } from "./baselines/index.js";
+import { gitInfo, machineInfo, packageVersions } from "./machine.js";
+import { authHeaders, type BenchOptions, optionsFromArgs, UsageError, usage } from "./options.js";
+import { createProgress } from "./progress.js";
+import { renderTerminal, writeReports } from "./report/index.js";
+import type { BenchReport, RowResult } from "./results.js";
+import { baselineRowIds, baselineRows, matchesFilter, type RowSpec, targetRows } from "./rows.js";
+import { errorMessage, fixedPrompt, runScenario, scenarioSpecs } from "./scenarios.js";
+import { installCleanupHandlers, repoRoot } from "./server-process.js";
+import { openTarget, probeRow, type Target } from "./target.js";
+import { checkTargets } from "./targets.js";
+import { verdictOf } from "./verdict.js";
+
+async function main(): Promise<number> {
+  let options: BenchOptions | undefined;
+  try {
+    options = optionsFromArgs(process.argv.slice(2));
+  } catch (err) {
+    if (
+      err instanceof UsageError ||
+      (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")
+    ) {
+      process.stderr.write(`bench: ${(err as Error).message}\n\n${usage}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  if (options === undefined) {
+    process.stdout.write(`${usage}\n`);
+    return 0;
+  }
+
+  const startedMs = performance.now();
+  const startedAt = new Date().toISOString();
+  const progress = createProgress(process.stderr, startedMs);
+  installCleanupHandlers(() => progress.clear());
+  const skipped: { row: string; reason: string }[] = [];
+  const skip = (row: string, reason: string) => {
+    skipped.push({ row, reason });
+    progress.note(`bench: skipping ${row}: ${reason}`);
+  };
+
+  const headers = authHeaders(options);
+  // The spawned server reads these variables too; the baselines get the same settings as flags.
+  const envChunkBytes = Number(process.env.MODELMORA_CHUNK_BYTES);
+  const baselineChunkBytes =
+    options.chunkBytes ??
+    (Number.isSafeInteger(envChunkBytes) && envChunkBytes > 0 ? envChunkBytes : 1_000_000);
+  const renderer = options.renderer ?? process.env.MODELMORA_RENDERER;
+
+  let target: Target | undefined;
+  let baselines: Baselines | undefined;
+  const results: RowResult[] = [];
+  try {
+    progress.update(
+      "start",
+      options.url ? `probing ${options.url}` : "starting the server and the baselines",
+    );
+    const wanted = new Set<string>(
+      options.baselines
+        ? baselineRowIds.filter((id) => matchesFilter(id, options.baselineFilter))
+        : [],
+    );
+    const fixedImages = new Map<string, number>();
+    const need = (model: string, count: number) =>
+      fixedImages.set(model, Math.max(fixedImages.get(model) ?? 0, count));
+    if (options.scenarios.includes("single")) need(options.model, options.batch);
+    if (options.scenarios.includes("load")) need(options.model, options.loadBatch);
+    if (options.scenarios.includes("small")) need(options.smallModel, options.smallBatch);
+    [target, baselines] = await Promise.all([
+      openTarget({
+        url: options.url,
+        chunkBytes: options.chunkBytes,
+        renderer: options.renderer,
+        windowBytes: options.windowBytes,
+        headers,
+      }),
+      wanted.size === 0
+        ? undefined
+        : startBaselines({
+            wanted,
+            windowBytes: options.windowBytes,
+            chunkBytes: baselineChunkBytes,
+            renderer,
+            python: options.python,
+            fixedPrompt,
+            fixedImages: [...fixedImages].map(([model, count]) => ({ model, count })),
+            onSkip: skip,
+          }),
+    ]);
+    const targetChunkBytes = target.info?.chunkBytes ?? baselineChunkBytes;
+    if (baselines !== undefined && targetChunkBytes !== baselineChunkBytes) {
+      progress.note(
+        `bench: the server cuts chunks of ${targetChunkBytes} bytes, the baselines ${baselineChunkBytes}; pass --chunk-bytes ${targetChunkBytes} to compare like with like`,
+      );
+    }
+
+    // One tiny call per row: a protocol the target doesn't serve is skipped once, here.
+    const rows: RowSpec[] = [];
+    const candidates = [
+      ...targetRows({
+        baseUrl: target.url,
+        windowBytes: options.windowBytes,
+        chunkBytes: targetChunkBytes,
+        headers,
+        stats: target.stats,
+      }).filter((row) => matchesFilter(row.id, options.protocolFilter)),
+      ...(baselines === undefined
+        ? []
+        : baselineRows({
+            ...baselines.endpoints,
+            windowBytes: options.windowBytes,
+            chunkBytes: baselineChunkBytes,
+          }).filter((row) => wanted.has(row.id))),
+    ];
+    for (const row of candidates) {
+      progress.update(`probe/${row.id}`, `probing ${row.label}`);
+      const reason = await probeRow(row);
+      if (reason === undefined) {
+        rows.push(row);
+      } else {
+        skip(
+          row.id,
+          `${row.kind === "protocol" ? "the target does not serve it" : "the baseline does not answer"} (probe ${row.id.startsWith("rest") ? "GET /v1/models" : row.id.startsWith("bare") ? "GET /models" : "ListModels"}: ${reason})`,
+        );
+      }
+    }
+
+    const runId = randomBytes(4).toString("hex");
+    for (const spec of scenarioSpecs(options)) {
+      const scenarioRows = rows.filter(
+        (row) => spec.rows === undefined || spec.rows.includes(row.id),
+      );
+      if (scenarioRows.length === 0) {
+        skip(
+          spec.id,
+          `no row to measure (${spec.rows ? `needs ${spec.rows.join(", ")}` : "none left"})`,
+        );
+        continue;
+      }
+      // Unary has no images: it runs once whatever --mode says.
+      const modes =
+        spec.id === "unary" ? spec.modes : spec.modes.filter((m) => options.modes.includes(m));
+      if (modes.length === 0) {
+        skip(spec.id, `runs in ${spec.modes.join(", ")} mode only; --mode excludes it`);
+      }
+      for (const mode of modes) {
+        const plan = options.plans[spec.id][mode];
+        if (plan === undefined) {
+          skip(`${spec.id}/${mode}`, `not part of the ${options.profile} profile`);
+          continue;
+        }
+        results.push(...(await runScenario(spec, mode, plan, scenarioRows, { runId, progress })));
+      }
+    }
+  } catch (err) {
+    progress.clear();
+    process.stderr.write(`bench: ${errorMessage(err)}\n`);
+    if (target?.process) process.stderr.write(target.process.stderrTail());
+    return 1;
+  } finally {
+    progress.update("stop", "stopping the server and the baselines");
+    await Promise.all([target?.process?.stop(), baselines?.stop()]);
+    progress.clear();
+  }
+
+  if (target === undefined) return 1;
+  const withFigures = withRatios(results);
+  const failures = withFigures.filter((r) => r.status === "failed").length;
+  const report: BenchReport = {
+    formatVersion: 1,
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    wallMs: performance.now() - startedMs,
+    profile: options.profile,
+    argv: options.argv,
+    options: {
+      ...options,
+      apiKey: options.apiKey === undefined ? undefined : "(set)",
+      token: options.token === undefined ? undefined : "(set)",
+    },
+    machine: machineInfo(),
+    packages: packageVersions(),
+    git: gitInfo(),
+    target: {
+      id: "modelmora",
+      url: target.url,
+      pid: target.process?.pid,
+      command: target.process?.command.map((part) => part.replace(repoRoot, "")),
+      banner: target.process?.banner,
+      spawned: target.spawned,
+      renderer: target.info?.renderer,
+      chunkBytes: target.info?.chunkBytes,
+      maxBatchSize: target.info?.maxBatchSize,
+      notes:
+        target.stats === undefined ? "no GET /healthz: server CPU and RSS not measured" : undefined,
+    },
+    baselines: baselines?.processes ?? [],
+    skipped,
+    results: withFigures,
+    generation: generationCosts(withFigures),
+    verdict: verdictOf(withFigures),
+    targets: checkTargets(withFigures),
+    sameBytes: sameBytesCheck(withFigures),
+    failures,
+  };
+  const color = process.stdout.isTTY === true && process.env.NO_COLOR === undefined;
+  process.stdout.write(renderTerminal(report, color));
+  const files = await writeReports(report, options.outDir);
+  process.stderr.write(
+    `bench: wrote ${files.join(", ")} (and latest.*) in ${(report.wallMs / 1000).toFixed(1)} s\n`,
+  );
+  return failures > 0 ? 1 : 0;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+    // Sockets of failed rows may linger; the run is over.
+    setTimeout(() => process.exit(code), 200).unref();
+  },
+  (err: unknown) => {
+    process.stderr.write(
+      `bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
+    process.exit(1);
+  },
+);
