@@ -11,15 +11,25 @@
 import "./base64-polyfill.js";
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { createServer, type Logger, ServerError, type ServerOptions } from "./server/index.js";
+import {
+  type ApiKeyEntry,
+  AuthConfigError,
+  type AuthOptions,
+  parseApiKeysEnv,
+  parseApiKeysJson,
+  parseJwks,
+} from "./auth/index.js";
+import { createServerLogger, type LogLevel, logLevelFromString } from "./observability/index.js";
+import { createServer, ServerError, type ServerOptions } from "./server/index.js";
 
 interface FlagSpec {
   env: string;
   help: string;
-  kind: "int" | "string" | "path";
+  kind: "int" | "string" | "path" | "bool";
   fallback?: string;
 }
 
+/** Every flag, its environment variable, default and meaning. README's table mirrors it. */
 const flags: Record<string, FlagSpec> = {
   port: { env: "PORT", kind: "int", fallback: "8080", help: "TCP port; 0 picks a free one" },
   host: {
@@ -64,6 +74,75 @@ const flags: Record<string, FlagSpec> = {
     help: "PEM certificate file; with --tls-key serves HTTPS (h2 + http/1.1 by ALPN)",
   },
   "tls-key": { env: "MODELMORA_TLS_KEY", kind: "path", help: "PEM private key file" },
+  "api-keys-file": {
+    env: "MODELMORA_API_KEYS_FILE",
+    kind: "path",
+    help: "JSON file of API keys (turns auth on); MODELMORA_API_KEYS=id:key[:scope+scope],… gives them inline",
+  },
+  "jwt-secret-file": {
+    env: "MODELMORA_JWT_SECRET_FILE",
+    kind: "path",
+    help: "file holding the HS256 secret for JWT bearer tokens (≥ 32 bytes; turns auth on)",
+  },
+  "jwks-file": {
+    env: "MODELMORA_JWKS_FILE",
+    kind: "path",
+    help: "JWKS JSON file of public keys for RS256/ES256/EdDSA tokens (turns auth on)",
+  },
+  "jwt-issuer": { env: "MODELMORA_JWT_ISSUER", kind: "string", help: "required iss claim of JWTs" },
+  "jwt-audience": {
+    env: "MODELMORA_JWT_AUDIENCE",
+    kind: "string",
+    help: "required aud claim of JWTs",
+  },
+  "public-health": {
+    env: "MODELMORA_PUBLIC_HEALTH",
+    kind: "bool",
+    fallback: "true",
+    help: "health (GET /healthz, grpc.health.v1) needs no credentials",
+  },
+  "public-metrics": {
+    env: "MODELMORA_PUBLIC_METRICS",
+    kind: "bool",
+    fallback: "true",
+    help: "GET /metrics needs no credentials",
+  },
+  "rate-limit-rps": {
+    env: "MODELMORA_RATE_LIMIT_RPS",
+    kind: "int",
+    fallback: "0",
+    help: "calls per second per key; 0 = unlimited",
+  },
+  "rate-limit-burst": {
+    env: "MODELMORA_RATE_LIMIT_BURST",
+    kind: "int",
+    fallback: "0",
+    help: "calls a key may make at once before the rate applies; 0 = the rate",
+  },
+  "quota-bytes-per-day": {
+    env: "MODELMORA_QUOTA_BYTES_PER_DAY",
+    kind: "int",
+    fallback: "0",
+    help: "image bytes per key per UTC day; 0 = unlimited",
+  },
+  "max-streams-per-key": {
+    env: "MODELMORA_MAX_STREAMS_PER_KEY",
+    kind: "int",
+    fallback: "0",
+    help: "concurrent image streams per key; 0 = unlimited",
+  },
+  "max-streams": {
+    env: "MODELMORA_MAX_STREAMS",
+    kind: "int",
+    fallback: "0",
+    help: "concurrent image streams across all keys; 0 = unlimited",
+  },
+  "log-level": {
+    env: "MODELMORA_LOG_LEVEL",
+    kind: "string",
+    fallback: "info",
+    help: "trace, debug, info, warn, error, fatal or silent",
+  },
   "grace-ms": {
     env: "MODELMORA_GRACE_MS",
     kind: "int",
@@ -72,46 +151,56 @@ const flags: Record<string, FlagSpec> = {
   },
 };
 
+class UsageError extends Error {}
+
 function usage(): string {
   const lines = ["Usage: npm run serve -- [flags]", "", "Flags (environment variable, default):"];
   for (const [name, spec] of Object.entries(flags)) {
-    lines.push(
-      `  --${name.padEnd(18)} ${spec.help} (${spec.env}${spec.fallback ? `, ${spec.fallback}` : ""})`,
-    );
+    const shown = spec.fallback === undefined ? spec.env : `${spec.env}, ${spec.fallback}`;
+    lines.push(`  --${name.padEnd(20)} ${spec.help} (${shown})`);
   }
   return lines.join("\n");
 }
 
-/** A flag's value: the flag, else its environment variable, else its default. */
+/** Each flag's value: the flag, else its environment variable, else its default. */
 function settingsFromArgs(argv: string[]): Map<string, string> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      ...Object.fromEntries(Object.keys(flags).map((name) => [name, { type: "string" as const }])),
-      help: { type: "boolean", short: "h" },
-    },
-    strict: true,
-  });
+  let values: Record<string, unknown>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        ...Object.fromEntries(
+          Object.keys(flags).map((name) => [name, { type: "string" as const }]),
+        ),
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+    }));
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
   if (values.help) {
     process.stdout.write(`${usage()}\n`);
     process.exit(0);
   }
   const settings = new Map<string, string>();
   for (const [name, spec] of Object.entries(flags)) {
-    const flag = (values as Record<string, unknown>)[name] as string | undefined;
-    const value = flag ?? process.env[spec.env] ?? spec.fallback;
+    const value = (values[name] as string | undefined) ?? process.env[spec.env] ?? spec.fallback;
     if (value === undefined) continue;
     if (spec.kind === "int" && !/^\d+$/.test(value)) {
       throw new UsageError(`--${name} (${spec.env}) must be a whole number, got "${value}"`);
+    }
+    if (spec.kind === "bool" && value !== "true" && value !== "false") {
+      throw new UsageError(`--${name} (${spec.env}) must be true or false, got "${value}"`);
     }
     settings.set(name, value);
   }
   return settings;
 }
 
-class UsageError extends Error {}
-
-function optionsFromSettings(settings: Map<string, string>): ServerOptions {
+function optionsFromSettings(
+  settings: Map<string, string>,
+): ServerOptions & { logLevel: LogLevel } {
   const int = (name: string) => Number(settings.get(name));
   const renderer = settings.get("renderer");
   if (renderer !== "auto" && renderer !== "canvas" && renderer !== "@napi-rs/canvas") {
@@ -124,6 +213,12 @@ function optionsFromSettings(settings: Map<string, string>): ServerOptions {
   if ((certPath === undefined) !== (keyPath === undefined)) {
     throw new UsageError("--tls-cert and --tls-key go together: give both or neither");
   }
+  let logLevel: LogLevel;
+  try {
+    logLevel = logLevelFromString(settings.get("log-level") ?? "info");
+  } catch (err) {
+    throw new UsageError(`--log-level: ${(err as Error).message}`);
+  }
   return {
     chunkBytes: int("chunk-bytes"),
     maxBatchSize: int("max-batch-size"),
@@ -132,12 +227,64 @@ function optionsFromSettings(settings: Map<string, string>): ServerOptions {
     renderer,
     tls:
       certPath && keyPath
-        ? { cert: readPem(certPath, "--tls-cert"), key: readPem(keyPath, "--tls-key") }
+        ? { cert: readFile(certPath, "--tls-cert"), key: readFile(keyPath, "--tls-key") }
         : undefined,
+    auth: authFromSettings(settings),
+    publicHealth: settings.get("public-health") === "true",
+    publicMetrics: settings.get("public-metrics") === "true",
+    keyLimits: {
+      requestsPerSecond: int("rate-limit-rps"),
+      burst: int("rate-limit-burst"),
+      bytesPerDay: int("quota-bytes-per-day"),
+      maxConcurrentStreams: int("max-streams-per-key"),
+    },
+    maxServerStreams: int("max-streams"),
+    logLevel,
   };
 }
 
-function readPem(path: string, flag: string): Buffer {
+/** Auth settings: keys from a file and/or MODELMORA_API_KEYS, JWT from a secret or JWKS. */
+function authFromSettings(settings: Map<string, string>): AuthOptions | undefined {
+  let apiKeys: ApiKeyEntry[] | undefined;
+  const keysFile = settings.get("api-keys-file");
+  if (keysFile !== undefined) {
+    apiKeys = parseApiKeysJson(readFile(keysFile, "--api-keys-file").toString("utf8"), keysFile);
+  }
+  const inlineKeys = process.env.MODELMORA_API_KEYS;
+  if (inlineKeys !== undefined) {
+    apiKeys = [...(apiKeys ?? []), ...parseApiKeysEnv(inlineKeys)];
+  }
+  const secretFile = settings.get("jwt-secret-file");
+  const jwksFile = settings.get("jwks-file");
+  const jwt =
+    secretFile !== undefined || jwksFile !== undefined
+      ? {
+          hs256Secret:
+            secretFile === undefined
+              ? undefined
+              : new Uint8Array(trimNewline(readFile(secretFile, "--jwt-secret-file"))),
+          jwks:
+            jwksFile === undefined
+              ? undefined
+              : parseJwks(readFile(jwksFile, "--jwks-file").toString("utf8"), jwksFile),
+          issuer: settings.get("jwt-issuer"),
+          audience: settings.get("jwt-audience"),
+        }
+      : undefined;
+  if (apiKeys === undefined && jwt === undefined) {
+    return undefined;
+  }
+  return { apiKeys, jwt };
+}
+
+/** A secret file written with `echo` ends in a newline that is not part of the secret. */
+function trimNewline(data: Buffer): Buffer {
+  let end = data.length;
+  while (end > 0 && (data[end - 1] === 0x0a || data[end - 1] === 0x0d)) end--;
+  return data.subarray(0, end);
+}
+
+function readFile(path: string, flag: string): Buffer {
   try {
     return readFileSync(path);
   } catch (err) {
@@ -147,36 +294,35 @@ function readPem(path: string, flag: string): Buffer {
   }
 }
 
-const stderrLogger: Logger = {
-  info: (message, fields) => log("info", message, fields),
-  warn: (message, fields) => log("warn", message, fields),
-  error: (message, fields) => log("error", message, fields),
-};
-
-function log(level: string, message: string, fields?: Record<string, unknown>): void {
-  process.stderr.write(
-    `${JSON.stringify({ time: new Date().toISOString(), level, message, ...fields })}\n`,
-  );
-}
-
 async function main(): Promise<void> {
   let settings: Map<string, string>;
-  let options: ServerOptions;
+  let options: ReturnType<typeof optionsFromSettings>;
   try {
     settings = settingsFromArgs(process.argv.slice(2));
     options = optionsFromSettings(settings);
   } catch (err) {
-    process.stderr.write(`modelmora: ${(err as Error).message}\n\n${usage()}\n`);
-    process.exit(2);
+    if (err instanceof UsageError || err instanceof AuthConfigError) {
+      process.stderr.write(`modelmora: ${err.message}\n\nRun with --help for every flag.\n`);
+      process.exit(2);
+    }
+    throw err;
   }
-  const server = createServer({ ...options, logger: stderrLogger });
+  const logger = createServerLogger({ level: options.logLevel });
+  const server = createServer({ ...options, logger });
   const { url } = await server.listen(Number(settings.get("port")), settings.get("host"));
   const transports = options.tls
     ? "HTTPS, h2 and http/1.1 by ALPN"
     : "HTTP/1.1 and HTTP/2 cleartext";
+  const auth = options.auth === undefined ? "auth off" : "auth on";
   process.stdout.write(
-    `modelmora listening on ${url} (${transports}; gRPC, gRPC-Web, Connect, REST; renderer ${server.rendererName})\n`,
+    `modelmora listening on ${url} (${transports}; gRPC, gRPC-Web, Connect, REST; renderer ${server.rendererName}; ${auth})\n`,
   );
+  logger.info("listening", {
+    url,
+    renderer: server.rendererName,
+    tls: options.tls !== undefined,
+    auth: options.auth !== undefined,
+  });
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
@@ -185,9 +331,12 @@ async function main(): Promise<void> {
       process.exit(1);
     }
     stopping = true;
-    process.stderr.write(`modelmora: ${signal}, shutting down\n`);
+    logger.info("shutting down", { signal, grace_ms: Number(settings.get("grace-ms")) });
     server.close(Number(settings.get("grace-ms"))).then(
-      () => process.exit(0),
+      () => {
+        logger.info("stopped");
+        process.exit(0);
+      },
       (err: unknown) => {
         process.stderr.write(`modelmora: shutdown failed: ${String(err)}\n`);
         process.exit(1);
@@ -199,7 +348,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  if (err instanceof ServerError) {
+  if (err instanceof ServerError || err instanceof AuthConfigError) {
     process.stderr.write(`modelmora: ${err.message}\n`);
   } else {
     process.stderr.write(

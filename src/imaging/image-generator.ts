@@ -36,6 +36,8 @@ export interface ImageGeneratorOptions {
    * memory. Default: the number of CPUs.
    */
   maxConcurrentRenders?: number;
+  /** Called with every image generate() returns, drawn or cached; for metrics. */
+  onImage?: (image: GeneratedImage) => void;
 }
 
 /** Draws images deterministically, with a cache and bounded concurrency. */
@@ -84,23 +86,28 @@ export function createImageGenerator(options: ImageGeneratorOptions): ImageGener
     }
   }
 
+  const observe = (image: GeneratedImage): GeneratedImage => {
+    options.onImage?.(image);
+    return image;
+  };
+
   return {
     rendererName: renderer.name,
     generate(model, prompt, index) {
       const key = `${model.id}\u0000${index}\u0000${prompt}`;
       const hit = cache.get(key);
       if (hit !== undefined) {
-        return Promise.resolve({ ...hit, cached: true, renderMs: 0 });
+        return Promise.resolve(observe({ ...hit, cached: true, renderMs: 0 }));
       }
       const running = inFlight.get(key);
       if (running !== undefined) {
-        return running.then((image) => ({ ...image, cached: true, renderMs: 0 }));
+        return running.then((image) => observe({ ...image, cached: true, renderMs: 0 }));
       }
       const promise = render(model, prompt, index).then(
         (image) => {
           inFlight.delete(key);
           cache.set(key, image, image.png.byteLength);
-          return image;
+          return observe(image);
         },
         (err: unknown) => {
           inFlight.delete(key);

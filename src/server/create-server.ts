@@ -1,25 +1,40 @@
-import { Code, ConnectError, createConnectRouter } from "@connectrpc/connect";
-import type { UniversalServerRequest } from "@connectrpc/connect/protocol";
+import { Code, ConnectError, createConnectRouter, createContextValues } from "@connectrpc/connect";
+import type { UniversalHandler, UniversalServerRequest } from "@connectrpc/connect/protocol";
 import {
   compressionBrotli,
   compressionGzip,
   universalRequestFromNodeRequest,
-  universalResponseToNodeResponse,
 } from "@connectrpc/connect-node";
+import { type AuthOptions, createAuthenticator } from "../auth/index.js";
+import { Health } from "../gen/grpc/health/v1/health_pb.js";
 import { InferenceService } from "../gen/modelmora/inference_pb.js";
 import { createImageGenerator, loadRenderer, type RendererName } from "../imaging/index.js";
+import { createLimiter, type KeyLimits, unlimited } from "../limits/index.js";
+import {
+  type CallSummary,
+  codeLabelFromCode,
+  createMetrics,
+  createServerLogger,
+  type Metrics,
+  type ServerLogger,
+} from "../observability/index.js";
+import {
+  type Access,
+  callRecordKey,
+  createCallGuard,
+  createGuardInterceptor,
+} from "./call-guard.js";
+import { type CallRecord, errorFromResponse, httpVersionOf, protocolOf } from "./call-record.js";
 import { ServerError } from "./errors.js";
-import { defaultInferenceLimits, type InferenceLimits } from "./inference-core.js";
+import { createHealthService, createHealthState } from "./health-service.js";
+import { bodyTooLarge, defaultInferenceLimits, type InferenceLimits } from "./inference-core.js";
 import { createInferenceService } from "./inference-service.js";
 import { createListener, type TlsOptions } from "./listener.js";
+import { writeUniversalResponse } from "./response-writer.js";
 import { type AnyRequest, type AnyResponse, createRestRoutes, sendError } from "./rest-route.js";
 
-/** Receives diagnostics. The server itself never writes to the console. */
-export interface Logger {
-  info(message: string, fields?: Record<string, unknown>): void;
-  warn(message: string, fields?: Record<string, unknown>): void;
-  error(message: string, fields?: Record<string, unknown>): void;
-}
+/** Receives diagnostics: the part of a ServerLogger the server uses outside calls. */
+export type Logger = Pick<ServerLogger, "info" | "warn" | "error">;
 
 /** Options for createServer. Every field has a default. */
 export interface ServerOptions {
@@ -38,33 +53,73 @@ export interface ServerOptions {
   maxRequestBytes?: number;
   /** Serve HTTPS with ALPN (h2, http/1.1) instead of cleartext. */
   tls?: TlsOptions;
-  /** Where diagnostics go. Default: nowhere. */
-  logger?: Logger;
+  /**
+   * API keys and/or JWT verification. Without it every call is anonymous
+   * and allowed (limits still apply, to the one key "anonymous").
+   */
+  auth?: AuthOptions;
+  /** Whether health (GET /healthz, grpc.health.v1) needs no credentials. Default true. */
+  publicHealth?: boolean;
+  /** Whether GET /metrics needs no credentials. Default true. */
+  publicMetrics?: boolean;
+  /** Limits of each key (and of anonymous callers); a key's own override them. Default: none. */
+  keyLimits?: Partial<KeyLimits>;
+  /** Concurrent image streams across all keys; 0 = unlimited. Default 0. */
+  maxServerStreams?: number;
+  /**
+   * Bytes of one response the server queues ahead of what the socket has
+   * taken, before it waits. Default 2 MiB: two 1 MB chunks, enough to keep
+   * the socket busy while the next message is encoded.
+   */
+  writeAheadBytes?: number;
+  /**
+   * HTTP/2 flow-control window the server offers per stream and per
+   * connection, in bytes. Default 16 MiB. (Downloads are paced by the
+   * client's window; see the client settings in the README.)
+   */
+  windowBytes?: number;
+  /** Where logs go. Default: nowhere (a silent logger). */
+  logger?: ServerLogger;
+  /** Where metrics go. Default: a registry of this server's own. */
+  metrics?: Metrics;
 }
 
 /** A ModelMora server, built but not yet listening. */
 export interface ModelMoraServer {
   /** The Canvas implementation in use: "canvas" or "@napi-rs/canvas". */
   readonly rendererName: RendererName;
+  /** This server's metrics. */
+  readonly metrics: Metrics;
   /** Starts listening. Resolves with the URL clients should use. */
   listen(port?: number, host?: string): Promise<{ url: string; port: number; host: string }>;
-  /** Stops: new calls are refused, calls in flight get up to graceMs (default 5 s). */
+  /**
+   * Shuts down: health turns NOT_SERVING, new calls are refused with
+   * UNAVAILABLE (REST 503), calls in flight get graceMs (default 5 s) to
+   * finish, and those left are ended with UNAVAILABLE "server is shutting
+   * down". Resolves once every connection is closed.
+   */
   close(graceMs?: number): Promise<void>;
   /** Open connections. */
   readonly connectionCount: number;
+  /** Calls in flight. */
+  readonly activeCallCount: number;
 }
 
-const noopLogger: Logger = { info() {}, warn() {}, error() {} };
+/** How long calls cancelled at shutdown get to send their status. */
+const cancelFlushMs = 250;
 
 /** Creates a server. It does not listen until listen() is called. */
 export function createServer(options: ServerOptions = {}): ModelMoraServer {
-  const logger = options.logger ?? noopLogger;
+  const logger = options.logger ?? createServerLogger({ level: "silent" });
+  const metrics = options.metrics ?? createMetrics();
   const limits: InferenceLimits = {
     chunkBytes: options.chunkBytes ?? defaultInferenceLimits.chunkBytes,
     maxBatchSize: options.maxBatchSize ?? defaultInferenceLimits.maxBatchSize,
     maxPromptBytes: defaultInferenceLimits.maxPromptBytes,
   };
   const maxRequestBytes = options.maxRequestBytes ?? 64 * 1024;
+  const writeAheadBytes = options.writeAheadBytes ?? 2 * 1024 * 1024;
+  const windowBytes = options.windowBytes ?? 16 * 1024 * 1024;
 
   let renderer: ReturnType<typeof loadRenderer>;
   try {
@@ -72,21 +127,52 @@ export function createServer(options: ServerOptions = {}): ModelMoraServer {
   } catch (err) {
     throw new ServerError("renderer", (err as Error).message, { cause: err });
   }
-  const generator = createImageGenerator({ renderer, cacheBytes: options.cacheBytes });
+  const generator = createImageGenerator({
+    renderer,
+    cacheBytes: options.cacheBytes,
+    onImage(image) {
+      metrics.imageGenerated(
+        { model: image.modelId, renderer: renderer.name, cached: image.cached },
+        image.renderMs / 1000,
+      );
+    },
+  });
   const service = createInferenceService({ generator, limits });
-  let serving = true;
+  const health = createHealthState();
+  const shutdown = new AbortController();
+  const activeCalls = new Set<CallRecord>();
+
+  const authenticator = createAuthenticator(options.auth ?? {});
+  const guard = createCallGuard({
+    authenticator,
+    limiter: createLimiter({
+      defaults: { ...unlimited, ...options.keyLimits },
+      maxServerStreams: options.maxServerStreams ?? 0,
+    }),
+    isDraining: () => !health.serving,
+  });
+  const healthAccess: Access = (options.publicHealth ?? true) ? "public" : "monitoring";
+  const metricsAccess: Access = (options.publicMetrics ?? true) ? "public" : "monitoring";
 
   const restRoutes = createRestRoutes({
     generator,
     limits,
     service,
     maxRequestBytes,
+    guard,
+    access: { health: healthAccess, metrics: metricsAccess },
+    shutdownSignal: shutdown.signal,
     health: () => ({
-      status: serving ? "SERVING" : "NOT_SERVING",
-      renderer: renderer.name,
-      cache: generator.cacheStats(),
-      process: processStats(),
+      serving: health.serving,
+      body: {
+        status: health.serving ? "SERVING" : "NOT_SERVING",
+        renderer: renderer.name,
+        cache: generator.cacheStats(),
+        active_calls: activeCalls.size,
+        process: processStats(),
+      },
     }),
+    metrics: () => metrics.render(),
   });
 
   const router = createConnectRouter({
@@ -94,6 +180,19 @@ export function createServer(options: ServerOptions = {}): ModelMoraServer {
     // The body limit is enforced below, with INVALID_ARGUMENT; this one only
     // bounds what a compressed request may inflate to.
     readMaxBytes: 4 * 1024 * 1024,
+    shutdownSignal: shutdown.signal,
+    interceptors: [
+      createGuardInterceptor(
+        guard,
+        new Map<string, Access>([
+          ["modelmora.InferenceService/StreamInference", "inference"],
+          ["modelmora.InferenceService/ListModels", "models"],
+          ["grpc.health.v1.Health/Check", healthAccess],
+          ["grpc.health.v1.Health/Watch", healthAccess],
+        ]),
+        new Set(["modelmora.InferenceService/StreamInference"]),
+      ),
+    ],
   });
   router.rpc(InferenceService.method.streamInference, service.streamInference, {
     // PNG is compressed already: gzip would spend a core to save nothing and
@@ -103,42 +202,109 @@ export function createServer(options: ServerOptions = {}): ModelMoraServer {
     compressMinBytes: Number.MAX_SAFE_INTEGER,
   });
   router.rpc(InferenceService.method.listModels, service.listModels);
+  router.service(Health, createHealthService(health));
   const rpcHandlers = new Map(router.handlers.map((h) => [h.requestPath, h]));
 
   function handleRequest(req: AnyRequest, res: AnyResponse): void {
     const path = (req.url ?? "/").split("?", 1)[0] as string;
-    if (restRoutes(req, res, path)) {
-      return;
-    }
     const rpc = rpcHandlers.get(path);
-    if (rpc === undefined) {
-      sendError(res, 404, new ConnectError(`no route for ${path}`, Code.NotFound));
-      return;
+    const call: CallRecord = {
+      protocol: protocolOf(req, rpc !== undefined),
+      httpVersion: httpVersionOf(req),
+      method: rpc !== undefined ? path.slice(1) : `${req.method ?? "GET"} ${path}`,
+      streaming: rpc !== undefined ? rpc.method.methodKind !== "unary" : path === "/infer/stream",
+      startedMs: performance.now(),
+      bytesSent: 0,
+    };
+    activeCalls.add(call);
+    metrics.callStarted({ ...call, method: methodLabel(call) });
+    res.once("close", () => {
+      // Plain bodies (errors, JSON, metrics) are written in one piece with a
+      // Content-Length; count those too.
+      if (call.bytesSent === 0) {
+        call.bytesSent = Number(res.getHeader("content-length") ?? 0);
+      }
+      finishCall(call);
+    });
+    // A write after the client went away must not crash the process.
+    res.on("error", () => {});
+
+    if (rpc !== undefined) {
+      serveRpc(rpc, req, res, call);
+    } else if (!restRoutes(req, res, path, call)) {
+      call.error = new ConnectError(`no route for ${req.method} ${path}`, Code.NotFound);
+      sendError(res, 404, call.error);
     }
-    let uReq: UniversalServerRequest;
-    try {
-      uReq = limitRequestBody(
-        universalRequestFromNodeRequest(req, res, undefined, undefined),
-        maxRequestBytes,
-      );
-    } catch (err) {
-      sendError(res, 400, ConnectError.from(err, Code.InvalidArgument));
-      return;
-    }
+  }
+
+  function serveRpc(
+    rpc: UniversalHandler,
+    req: AnyRequest,
+    res: AnyResponse,
+    call: CallRecord,
+  ): void {
+    const contextValues = createContextValues().set(callRecordKey, call);
+    const uReq = limitRequestBody(
+      universalRequestFromNodeRequest(req, res, undefined, contextValues),
+      maxRequestBytes,
+    );
+    let response: Parameters<typeof errorFromResponse> | undefined;
     rpc(uReq)
-      .then((uRes) => universalResponseToNodeResponse(uRes, res))
+      .then(async (uRes) => {
+        const last = await writeUniversalResponse(uRes, res, writeAheadBytes, (chunk) => {
+          call.firstChunkMs ??= performance.now();
+          call.bytesSent += chunk.byteLength;
+        });
+        response = [uRes.status, uRes.header ?? new Headers(), uRes.trailer, last];
+      })
       .catch((reason: unknown) => {
-        const error = ConnectError.from(reason);
-        if (error.code !== Code.Aborted && error.code !== Code.Canceled) {
-          logger.error("rpc failed", { method: rpc.method.name, error: error.message });
+        call.error ??= ConnectError.from(reason);
+      })
+      .finally(() => {
+        // The interceptor saw the outcome of calls that reached the
+        // implementation; the others failed in the protocol layer, and only
+        // the response says how.
+        if (call.ok === undefined && call.error === undefined && response !== undefined) {
+          call.error = errorFromResponse(...response);
+          call.ok = call.error === undefined;
         }
       });
   }
 
-  const listener = createListener(handleRequest, { tls: options.tls });
+  function finishCall(call: CallRecord): void {
+    if (!activeCalls.delete(call)) return;
+    const error =
+      call.error ??
+      (call.ok
+        ? undefined
+        : new ConnectError("client went away before the response ended", Code.Canceled));
+    const summary: CallSummary & { streaming: boolean } = {
+      protocol: call.protocol,
+      httpVersion: call.httpVersion,
+      method: methodLabel(call),
+      code: codeLabelFromCode(error?.code),
+      bytesSent: call.bytesSent,
+      durationMs: performance.now() - call.startedMs,
+      firstChunkMs:
+        call.firstChunkMs === undefined ? undefined : call.firstChunkMs - call.startedMs,
+      keyId: call.keyId,
+      requestId: call.requestId,
+      error: error?.rawMessage,
+      streaming: call.streaming,
+    };
+    metrics.callFinished(summary);
+    logger.call(summary);
+  }
+
+  const listener = createListener(handleRequest, {
+    tls: options.tls,
+    http2Settings: { initialWindowSize: windowBytes },
+    connectionWindowBytes: windowBytes,
+  });
 
   return {
     rendererName: renderer.name,
+    metrics,
     async listen(port = 8080, host = "127.0.0.1") {
       let address: Awaited<ReturnType<typeof listener.listen>>;
       try {
@@ -155,13 +321,30 @@ export function createServer(options: ServerOptions = {}): ModelMoraServer {
       };
     },
     async close(graceMs = 5000) {
-      serving = false;
-      await listener.close(graceMs);
+      health.setServing(false);
+      const deadline = Date.now() + graceMs;
+      const stopped = listener.close(graceMs + cancelFlushMs);
+      while (activeCalls.size > 0 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      if (activeCalls.size > 0) {
+        logger.warn("grace period over, cancelling calls in flight", { calls: activeCalls.size });
+        shutdown.abort(new ConnectError("server is shutting down", Code.Unavailable));
+      }
+      await stopped;
     },
     get connectionCount() {
       return listener.connectionCount;
     },
+    get activeCallCount() {
+      return activeCalls.size;
+    },
   };
+}
+
+/** The method label of metrics and logs: RPC paths, or "METHOD /path" for known REST routes. */
+function methodLabel(call: CallRecord): string {
+  return call.method;
 }
 
 /**
@@ -191,13 +374,6 @@ function limitRequestBody(req: UniversalServerRequest, maxBytes: number): Univer
     }
   }
   return { ...req, body: limited() };
-}
-
-function bodyTooLarge(bytes: number, maxBytes: number): ConnectError {
-  return new ConnectError(
-    `request body is ${bytes} bytes or more; the limit is ${maxBytes}`,
-    Code.InvalidArgument,
-  );
 }
 
 /**

@@ -102,6 +102,14 @@ export function imageMetadata(image: GeneratedImage, imageCount: number): Record
   };
 }
 
+/** The error for a request body over the limit. */
+export function bodyTooLarge(bytes: number, maxBytes: number): ConnectError {
+  return new ConnectError(
+    `request body is ${bytes} bytes or more; the limit is ${maxBytes}`,
+    Code.InvalidArgument,
+  );
+}
+
 function modelIds(): string {
   return modelProfiles.map((model) => model.id).join(", ");
 }

@@ -5,8 +5,16 @@ import { fromJson, type JsonValue, toJson } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { InferenceRequestSchema, ListModelsResponseSchema } from "../gen/modelmora/inference_pb.js";
 import { type GeneratedImage, generateBatch, type ImageGenerator } from "../imaging/index.js";
+import { retryAfterSeconds, type StreamTicket } from "../limits/index.js";
+import type { Access, CallGuard } from "./call-guard.js";
+import type { CallRecord } from "./call-record.js";
 import { codeName, httpStatusFromCode } from "./errors.js";
-import { chunksOf, type InferenceLimits, validateInferenceRequest } from "./inference-core.js";
+import {
+  bodyTooLarge,
+  chunksOf,
+  type InferenceLimits,
+  validateInferenceRequest,
+} from "./inference-core.js";
 import type { InferenceServiceImpl } from "./inference-service.js";
 
 /** A request or response of either HTTP version. */
@@ -20,8 +28,16 @@ export interface RestRoutesOptions {
   service: InferenceServiceImpl;
   /** Largest accepted request body, in bytes. */
   maxRequestBytes: number;
-  /** The body of GET /healthz. */
-  health(): Record<string, unknown>;
+  /** The body of GET /healthz, and whether the server is ready (200) or not (503). */
+  health(): { serving: boolean; body: Record<string, unknown> };
+  /** The Prometheus exposition for GET /metrics. */
+  metrics(): Promise<{ contentType: string; body: string }>;
+  /** Credentials, scopes and limits, as for RPCs. */
+  guard: CallGuard;
+  /** What each route needs; see Access. */
+  access: { health: Access; metrics: Access };
+  /** Aborted when the server gives up on calls in flight at shutdown. */
+  shutdownSignal: AbortSignal;
 }
 
 /**
@@ -34,56 +50,90 @@ export interface RestRoutesOptions {
  * - GET /healthz: {"status":"SERVING", ...}.
  * - GET /v1/models: ListModelsResponse as proto JSON.
  */
-export type RestRoutes = (req: AnyRequest, res: AnyResponse, path: string) => boolean;
+export type RestRoutes = (
+  req: AnyRequest,
+  res: AnyResponse,
+  path: string,
+  call: CallRecord,
+) => boolean;
 
-const routeMethods: Record<string, string[]> = {
+/** The REST routes and the methods each accepts. */
+export const restRouteMethods: Readonly<Record<string, readonly string[]>> = {
   "/infer/stream": ["POST"],
   "/healthz": ["GET", "HEAD"],
   "/v1/models": ["GET", "HEAD"],
+  "/metrics": ["GET", "HEAD"],
 };
 
 /** Creates the REST routes. */
 export function createRestRoutes(options: RestRoutesOptions): RestRoutes {
-  return function restRoutes(req, res, path) {
-    const methods = routeMethods[path];
+  return function restRoutes(req, res, path, call) {
+    const methods = restRouteMethods[path];
     if (methods === undefined) {
       return false;
     }
     const method = req.method ?? "GET";
     if (!methods.includes(method)) {
       res.setHeader("allow", methods.join(", "));
-      sendError(
-        res,
-        405,
-        new ConnectError(
-          `${path} accepts ${methods.join(" or ")}, not ${method}`,
-          Code.Unimplemented,
-        ),
+      call.error = new ConnectError(
+        `${path} accepts ${methods.join(" or ")}, not ${method}`,
+        Code.Unimplemented,
       );
+      sendError(res, 405, call.error);
       return true;
     }
-    switch (path) {
-      case "/healthz":
-        sendJson(res, 200, options.health());
-        break;
-      case "/v1/models":
-        options.service.listModels().then(
-          (models) => sendJson(res, 200, toJson(ListModelsResponseSchema, models)),
-          (err: unknown) => sendError(res, 500, ConnectError.from(err)),
-        );
-        break;
-      default:
-        streamImages(options, req, res).catch((err: unknown) => {
-          const error = ConnectError.from(err);
-          if (!res.headersSent) {
-            sendError(res, httpStatusFromCode[error.code], error);
-          } else {
-            // Mid-stream there is no status left to send: cut the body off
-            // so the client sees a truncated response, not a short one.
-            res.destroy();
+    const fail = (err: unknown) => {
+      const error = ConnectError.from(err);
+      call.error = error;
+      if (!res.headersSent) {
+        sendError(res, httpStatusFromCode[error.code], error);
+      } else {
+        // Mid-stream there is no status left to send: cut the body off so
+        // the client sees a truncated response, not a short one.
+        res.destroy();
+      }
+    };
+    const access: Access =
+      path === "/healthz"
+        ? options.access.health
+        : path === "/metrics"
+          ? options.access.metrics
+          : path === "/v1/models"
+            ? "models"
+            : "inference";
+    const handled = options.guard
+      .admit(headersOf(req), access, path === "/infer/stream", call)
+      .then(async ({ ticket }) => {
+        try {
+          switch (path) {
+            case "/healthz": {
+              const health = options.health();
+              sendJson(res, health.serving ? 200 : 503, health.body);
+              break;
+            }
+            case "/metrics": {
+              const metrics = await options.metrics();
+              res.setHeader("content-type", metrics.contentType);
+              res.writeHead(200);
+              res.end(metrics.body);
+              break;
+            }
+            case "/v1/models":
+              sendJson(
+                res,
+                200,
+                toJson(ListModelsResponseSchema, await options.service.listModels()),
+              );
+              break;
+            default:
+              await streamImages(options, req, res, call, ticket);
           }
-        });
-    }
+          call.ok = true;
+        } finally {
+          ticket?.release();
+        }
+      });
+    handled.catch(fail);
     return true;
   };
 }
@@ -92,16 +142,21 @@ async function streamImages(
   options: RestRoutesOptions,
   req: AnyRequest,
   res: AnyResponse,
+  call: CallRecord,
+  ticket: StreamTicket | undefined,
 ): Promise<void> {
   const body = await readBody(req, options.maxRequestBytes);
   const request = parseInferenceRequest(body);
   const model = validateInferenceRequest(request, options.limits);
 
   const abort = new AbortController();
-  const onClose = () => abort.abort();
+  const onClose = () => abort.abort(new ConnectError("client closed the response", Code.Canceled));
+  const onShutdown = () => abort.abort(options.shutdownSignal.reason);
   res.once("close", onClose);
+  options.shutdownSignal.addEventListener("abort", onShutdown);
   try {
     const requestId = randomUUID();
+    call.requestId = requestId;
     const images = generateBatch(
       options.generator,
       model,
@@ -124,21 +179,24 @@ async function streamImages(
         res.writeHead(200);
       }
       if (request.batchSize > 1) {
-        await write(res, partHeader(boundary, image));
+        await write(res, partHeader(boundary, image), call);
       }
       for (const chunk of chunksOf(image, options.limits.chunkBytes)) {
-        await write(res, chunk.data);
+        ticket?.addBytes(chunk.data.byteLength);
+        abort.signal.throwIfAborted();
+        await write(res, chunk.data, call);
       }
       if (request.batchSize > 1) {
-        await write(res, "\r\n");
+        await write(res, "\r\n", call);
       }
     }
     if (request.batchSize > 1) {
-      await write(res, `--${boundary}--\r\n`);
+      await write(res, `--${boundary}--\r\n`, call);
     }
     res.end();
   } finally {
     res.off("close", onClose);
+    options.shutdownSignal.removeEventListener("abort", onShutdown);
   }
 }
 
@@ -174,25 +232,18 @@ function parseInferenceRequest(body: Buffer) {
 export async function readBody(req: AnyRequest, maxBytes: number): Promise<Buffer> {
   const declared = Number(req.headers["content-length"] ?? Number.NaN);
   if (declared > maxBytes) {
-    throw tooLarge(maxBytes, declared);
+    throw bodyTooLarge(declared, maxBytes);
   }
   const parts: Buffer[] = [];
   let length = 0;
   for await (const part of req as AsyncIterable<Buffer>) {
     length += part.byteLength;
     if (length > maxBytes) {
-      throw tooLarge(maxBytes, length);
+      throw bodyTooLarge(length, maxBytes);
     }
     parts.push(part);
   }
   return Buffer.concat(parts, length);
-}
-
-function tooLarge(maxBytes: number, bytes: number): ConnectError {
-  return new ConnectError(
-    `request body is ${bytes} bytes or more; the limit is ${maxBytes}`,
-    Code.InvalidArgument,
-  );
 }
 
 function setImageHeaders(res: AnyResponse, image: GeneratedImage): void {
@@ -216,7 +267,9 @@ function partHeader(boundary: string, image: GeneratedImage): string {
 }
 
 /** Writes and waits while the socket's buffer is full: backpressure. */
-function write(res: AnyResponse, data: Uint8Array | string): Promise<void> {
+function write(res: AnyResponse, data: Uint8Array | string, call: CallRecord): Promise<void> {
+  call.firstChunkMs ??= performance.now();
+  call.bytesSent += typeof data === "string" ? Buffer.byteLength(data) : data.byteLength;
   if ((res as ServerResponse).write(data)) {
     return Promise.resolve();
   }
@@ -244,7 +297,24 @@ export function sendJson(res: AnyResponse, status: number, body: unknown): void 
   res.end(text);
 }
 
-/** Sends an error as JSON in the Connect error shape: {code, message}. */
+/**
+ * Sends an error as JSON in the Connect error shape: {code, message}, with
+ * Retry-After when the error says when to retry.
+ */
 export function sendError(res: AnyResponse, status: number, error: ConnectError): void {
+  const retryAfter = retryAfterSeconds(error);
+  if (retryAfter !== undefined) {
+    res.setHeader("retry-after", String(retryAfter));
+  }
   sendJson(res, status, { code: codeName(error.code), message: error.rawMessage });
+}
+
+/** The request headers as a Fetch Headers object, as the guard reads them. */
+function headersOf(req: AnyRequest): Headers {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (name.startsWith(":") || value === undefined) continue;
+    headers.set(name, Array.isArray(value) ? value.join(", ") : value);
+  }
+  return headers;
 }
