@@ -128,6 +128,8 @@ export interface RowResult {
   readonly unary?: UnaryFigures;
   readonly wire?: WireFigures;
   readonly server?: ServerFigures;
+  /** The bench process's own CPU time (user+system) per request, ms: shows when the client is the bottleneck. */
+  readonly clientCpuMsPerRequest?: number;
   /** The headline figure: MB/s (single, small), aggregate MB/s (load, memory), calls/s (unary). */
   readonly headline?: number;
   readonly headlineUnit?: "MB/s" | "calls/s";
@@ -232,7 +234,12 @@ export interface BenchReport {
   };
   readonly baselines: readonly ProcessInfo[];
   /** One line per row or baseline that could not run, and why. */
-  readonly skipped: readonly { readonly row: string; readonly reason: string }[];
+  readonly skipped: readonly {
+    readonly row: string;
+    readonly reason: string;
+    /** Set when it should have run: counted in failures. */
+    readonly failure?: boolean;
+  }[];
   readonly results: readonly RowResult[];
   readonly generation: readonly GenerationCost[];
   readonly verdict: Verdict;

@@ -26,7 +26,7 @@ import { createProgress } from "./progress.js";
 import { renderTerminal, writeReports } from "./report/index.js";
 import type { BenchReport, RowResult } from "./results.js";
 import { baselineRowIds, baselineRows, matchesFilter, type RowSpec, targetRows } from "./rows.js";
-import { errorMessage, fixedPrompt, runScenario, scenarioSpecs } from "./scenarios.js";
+import { fixedPrompt, runScenario, scenarioSpecs } from "./scenarios.js";
 import { installCleanupHandlers, repoRoot } from "./server-process.js";
 import { openTarget, probeRow, type Target } from "./target.js";
 import { checkTargets } from "./targets.js";
@@ -55,10 +55,15 @@ async function main(): Promise<number> {
   const startedAt = new Date().toISOString();
   const progress = createProgress(process.stderr, startedMs);
   installCleanupHandlers(() => progress.clear());
-  const skipped: { row: string; reason: string }[] = [];
+  const skipped: { row: string; reason: string; failure?: boolean }[] = [];
   const skip = (row: string, reason: string) => {
     skipped.push({ row, reason });
     progress.note(`bench: skipping ${row}: ${reason}`);
+  };
+  /** Something that should have run and could not: reported with the skips, and counted as a failure. */
+  const fail = (row: string, reason: string) => {
+    skipped.push({ row, reason, failure: true });
+    progress.note(`bench: FAILED ${row}: ${reason}`);
   };
 
   const headers = authHeaders(options);
@@ -107,6 +112,7 @@ async function main(): Promise<number> {
             fixedPrompt,
             fixedImages: [...fixedImages].map(([model, count]) => ({ model, count })),
             onSkip: skip,
+            onFail: fail,
           }),
     ]);
     const targetChunkBytes = target.info?.chunkBytes ?? baselineChunkBytes;
@@ -140,7 +146,8 @@ async function main(): Promise<number> {
       if (reason === undefined) {
         rows.push(row);
       } else {
-        skip(
+        // The spawned server is this project's: a protocol it does not answer is a failure.
+        (row.kind === "protocol" && target.spawned ? fail : skip)(
           row.id,
           `${row.kind === "protocol" ? "the target does not serve it" : "the baseline does not answer"} (probe ${row.id.startsWith("rest") ? "GET /v1/models" : row.id.startsWith("bare") ? "GET /models" : "ListModels"}: ${reason})`,
         );
@@ -148,7 +155,7 @@ async function main(): Promise<number> {
     }
 
     const runId = randomBytes(4).toString("hex");
-    for (const spec of scenarioSpecs(options)) {
+    scenarios: for (const spec of scenarioSpecs(options)) {
       const scenarioRows = rows.filter(
         (row) => spec.rows === undefined || spec.rows.includes(row.id),
       );
@@ -172,12 +179,20 @@ async function main(): Promise<number> {
           continue;
         }
         results.push(...(await runScenario(spec, mode, plan, scenarioRows, { runId, progress })));
+        const died = target.process?.unexpectedExit();
+        if (died !== undefined) {
+          const log = target.process?.stderrTail().trim().split("\n").slice(-6).join(" | ");
+          fail(
+            "server",
+            `the server under test ended (${died}) during ${spec.id}/${mode}; the rest of the run was not measured. Its last stderr lines: ${log}`,
+          );
+          break scenarios;
+        }
       }
     }
   } catch (err) {
     progress.clear();
-    process.stderr.write(`bench: ${errorMessage(err)}\n`);
-    if (target?.process) process.stderr.write(target.process.stderrTail());
+    process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;
   } finally {
     progress.update("stop", "stopping the server and the baselines");
@@ -187,7 +202,9 @@ async function main(): Promise<number> {
 
   if (target === undefined) return 1;
   const withFigures = withRatios(results);
-  const failures = withFigures.filter((r) => r.status === "failed").length;
+  const failures =
+    withFigures.filter((r) => r.status === "failed").length +
+    skipped.filter((s) => s.failure === true).length;
   const report: BenchReport = {
     formatVersion: 1,
     startedAt,

@@ -144,6 +144,11 @@ class RowRun {
   private watch: StatsWatch | undefined;
   watchResult: WatchResult | undefined;
   private wireStart = { read: 0, written: 0 };
+  private cpuStart: NodeJS.CpuUsage | undefined;
+  /** The bench process's CPU time over the measured phase, ms. */
+  clientCpuMs: number | undefined;
+  /** CPU the bench spent verifying (hashing) in the measured phase, µs; left out of clientCpuMs. */
+  private verifyCpuUs = 0;
   wire: { read?: number; written?: number; connections?: number } = {};
 
   constructor(
@@ -193,6 +198,8 @@ class RowRun {
     this.verifiedBytes = 0;
     this.verifiedRequests = 0;
     this.wireStart = this.wireCounts();
+    this.cpuStart = process.cpuUsage();
+    this.verifyCpuUs = 0;
     if (this.row.stats !== undefined) {
       this.watch = new StatsWatch(this.row.stats);
       await this.watch.start();
@@ -201,6 +208,8 @@ class RowRun {
 
   /** Ends the measured phase: stops the watch, reads the sockets, closes the clients. */
   async endRun(): Promise<void> {
+    const cpu = process.cpuUsage(this.cpuStart);
+    this.clientCpuMs = (cpu.user + cpu.system - this.verifyCpuUs) / 1000;
     this.watchResult = await this.watch?.stop();
     this.watch = undefined;
     const end = this.wireCounts();
@@ -245,6 +254,17 @@ class RowRun {
     );
   }
 
+  /** Runs finish() (the hashing) and keeps its CPU time apart from the client's. */
+  private verify(assembler: { finish(): VerifiedImage[] }): VerifiedImage[] {
+    const before = process.cpuUsage();
+    try {
+      return assembler.finish();
+    } finally {
+      const used = process.cpuUsage(before);
+      this.verifyCpuUs += used.user + used.system;
+    }
+  }
+
   private noteVerified(images: readonly VerifiedImage[]): void {
     this.verifiedRequests++;
     this.verifiedImages += images.length;
@@ -275,7 +295,7 @@ class RowRun {
           this.spec.hashing,
         );
         // Verified after the timed part; a failure fails the row.
-        this.noteVerified(outcome.assembler.finish());
+        this.noteVerified(this.verify(outcome.assembler));
         this.singles.push({
           totalMs: outcome.totalMs,
           firstChunkMs: outcome.firstChunkMs,
@@ -302,7 +322,7 @@ class RowRun {
         for (const result of settled) {
           try {
             if (result.status === "rejected") throw result.reason;
-            this.noteVerified(result.value.assembler.finish());
+            this.noteVerified(this.verify(result.value.assembler));
             requests.push({
               totalMs: result.value.totalMs,
               firstChunkMs: result.value.firstChunkMs,
@@ -448,6 +468,7 @@ function rowResult(run: RowRun, task: Task): RowResult {
       unary,
       wire: wireFigures(run.unaryCalls, 0, run.wire.read, run.wire.written, run.wire.connections),
       server: serverFigures(source, run.watchResult, run.unaryCalls, 0),
+      clientCpuMsPerRequest: perRequest(run.clientCpuMs, run.unaryCalls),
       headline: unary.callsPerSecond,
       headlineUnit: "calls/s",
       tinybench,
@@ -465,6 +486,7 @@ function rowResult(run: RowRun, task: Task): RowResult {
       single,
       wire: wireFigures(requests, payload, run.wire.read, run.wire.written, run.wire.connections),
       server: serverFigures(source, run.watchResult, requests, payload),
+      clientCpuMsPerRequest: perRequest(run.clientCpuMs, requests),
       headline: single.throughputMBps,
       headlineUnit: "MB/s",
       tinybench,
@@ -491,10 +513,15 @@ function rowResult(run: RowRun, task: Task): RowResult {
       run.wire.connections,
     ),
     server: serverFigures(source, run.watchResult, requests, payload),
+    clientCpuMsPerRequest: perRequest(run.clientCpuMs, requests),
     headline: load.aggregateMBps,
     headlineUnit: "MB/s",
     tinybench,
   };
+}
+
+function perRequest(totalMs: number | undefined, requests: number): number | undefined {
+  return totalMs === undefined || requests === 0 ? undefined : totalMs / requests;
 }
 
 /** A one-line message of any thrown value. */

@@ -26,6 +26,8 @@ export interface ListeningProcess {
   readonly command: string[];
   /** The last few KB it wrote to stderr. */
   stderrTail(): string;
+  /** How it ended, if it ended by itself (not by stop()); undefined while it runs. */
+  unexpectedExit(): string | undefined;
   /** SIGTERM, then SIGKILL after graceMs (default 2 s). */
   stop(graceMs?: number): Promise<void>;
 }
@@ -82,13 +84,16 @@ export function startListening(options: StartOptions): Promise<ListeningProcess>
   });
   running.add(child);
   let tail = "";
+  let stopping = false;
+  let exitedAs: string | undefined;
   child.stderr?.setEncoding("utf8");
   child.stderr?.on("data", (text: string) => {
     tail = (tail + text).slice(-4096);
   });
   const exited = new Promise<void>((resolve) => {
-    child.once("exit", () => {
+    child.once("exit", (code, signal) => {
       running.delete(child);
+      exitedAs = signal !== null ? `signal ${signal}` : `exit code ${code}`;
       resolve();
     });
   });
@@ -131,7 +136,9 @@ export function startListening(options: StartOptions): Promise<ListeningProcess>
             pid: child.pid as number,
             command: [options.command, ...options.args],
             stderrTail: () => tail,
+            unexpectedExit: () => (stopping ? undefined : exitedAs),
             async stop(graceMs = 2000) {
+              stopping = true;
               if (child.exitCode !== null || child.signalCode !== null) return;
               child.kill("SIGTERM");
               const timeout = new Promise<"timeout">((done) =>

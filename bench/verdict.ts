@@ -49,11 +49,13 @@ function item(
       .filter((r) => r !== undefined && r.status !== "ok")
       .map((r) => `${r?.row} ${r?.status}${r?.reason ? `: ${r.reason}` : ""}`)
       .join("; ");
+    // The seed's "REST server not detected" case: the row was skipped at the probe.
+    const notDetected = rest === undefined ? `; REST (${restRow}) not detected on the target` : "";
     return {
       ...base,
       grpcFigure: grpc?.headline,
       restFigure: rest?.headline,
-      decision: `no verdict: ${missing} not measured${why ? ` (${why})` : ""}`,
+      decision: `no verdict: ${missing} not measured${why ? ` (${why})` : ""}${notDetected}`,
     };
   }
   const ratio = (grpc.headline as number) / (rest.headline as number);

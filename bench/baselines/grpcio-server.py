@@ -33,6 +33,7 @@ Prints "grpcio listening on URL (...)" on stdout when ready.
 import argparse
 import hashlib
 import os
+import shutil
 import signal
 import struct
 import sys
@@ -61,8 +62,11 @@ def generate_stubs(proto_path):
     if code != 0:
         raise SystemExit(f"grpcio-server: protoc failed on {proto_path}")
     sys.path.insert(0, out)
-    from modelmora import inference_pb2, inference_pb2_grpc  # noqa: E402
-
+    try:
+        from modelmora import inference_pb2, inference_pb2_grpc  # noqa: E402
+    finally:
+        # Loaded: the folder is no longer needed, even if this process is killed later.
+        shutil.rmtree(out, ignore_errors=True)
     return inference_pb2, inference_pb2_grpc
 
 

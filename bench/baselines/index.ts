@@ -25,8 +25,10 @@ export interface StartBaselinesOptions {
   /** The fixed prompt and the (model, count) images the grpcio baseline must hold. */
   fixedPrompt: string;
   fixedImages: readonly { model: string; count: number }[];
-  /** Called for each baseline that won't run, with the reason. */
+  /** Called for each baseline that won't run for a reason outside the project (no Python grpcio). */
   onSkip(id: string, reason: string): void;
+  /** Called for each baseline that should have started and did not. */
+  onFail(id: string, reason: string): void;
 }
 
 /** Running baselines. */
@@ -69,7 +71,7 @@ export async function startBaselines(options: StartBaselinesOptions): Promise<Ba
       started.push(process);
       return process;
     } catch (err) {
-      options.onSkip(id, `did not start: ${(err as Error).message.split("\n")[0]}`);
+      options.onFail(id, `did not start: ${(err as Error).message.split("\n")[0]}`);
       return undefined;
     }
   }

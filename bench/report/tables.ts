@@ -167,6 +167,7 @@ export function reportTables(report: BenchReport): Table[] {
               : `${r.wire.bytesReadPerRequest.toFixed(0)} B`,
           ),
           cpuCell(r.server?.cpuMsPerRequest),
+          cpuCell(r.clientCpuMsPerRequest),
           num(ratio(r.ratios?.bare)),
           num(ratio(r.ratios?.grpcJs)),
           status(r),
@@ -188,10 +189,10 @@ export function reportTables(report: BenchReport): Table[] {
           "Avg/client",
           "Aggregate",
           "First chunk",
-          "Client p50",
-          "Client p99",
+          "Client p50 / p99",
           "Wire/round",
           "Srv CPU/req",
+          "Cli CPU/req",
           "Srv peak RSS",
           "×bare",
           "×grpc-js",
@@ -207,10 +208,10 @@ export function reportTables(report: BenchReport): Table[] {
             num(mbps(l?.avgClientMBps)),
             num(mbps(l?.aggregateMBps)),
             num(ms(l?.firstChunk.mean)),
-            num(ms(l?.clientLatency.p50)),
-            num(ms(l?.clientLatency.p99)),
+            num(l ? `${ms(l.clientLatency.p50)} / ${ms(l.clientLatency.p99)}` : "—"),
             wireCell(r),
             cpuCell(r.server?.cpuMsPerRequest),
+            cpuCell(r.clientCpuMsPerRequest),
             rssCell(r),
             num(ratio(r.ratios?.bare)),
             num(ratio(r.ratios?.grpcJs)),
@@ -233,10 +234,10 @@ export function reportTables(report: BenchReport): Table[] {
         "Avg lat/chunk",
         "Chunks",
         "First chunk",
-        "p50",
-        "p99",
+        "p50 / p99",
         "Wire (overhead)",
         "Srv CPU/req",
+        "Cli CPU/req",
         "Srv peak RSS",
         "×bare",
         "×grpc-js",
@@ -252,10 +253,10 @@ export function reportTables(report: BenchReport): Table[] {
           num(ms(s?.avgChunkLatencyMs)),
           num(s ? `${s.chunks}${s.chunksNominal ? "*" : ""}` : "—"),
           num(ms(s?.firstChunk.mean)),
-          num(ms(s?.latency.p50)),
-          num(ms(s?.latency.p99)),
+          num(s ? `${ms(s.latency.p50)} / ${ms(s.latency.p99)}` : "—"),
           wireCell(r),
           cpuCell(r.server?.cpuMsPerRequest),
+          cpuCell(r.clientCpuMsPerRequest),
           rssCell(r),
           num(ratio(r.ratios?.bare)),
           num(ratio(r.ratios?.grpcJs)),
@@ -383,7 +384,7 @@ export function contextLines(report: BenchReport): string[] {
     lines.push(`Baselines: ${report.baselines.map((b) => `${b.id} ${b.url}`).join(", ")}`);
   }
   for (const skip of report.skipped) {
-    lines.push(`Skipped ${skip.row}: ${skip.reason}`);
+    lines.push(`${skip.failure ? "FAILED" : "Skipped"} ${skip.row}: ${skip.reason}`);
   }
   if (report.git?.commit) {
     lines.push(
@@ -398,7 +399,8 @@ export function legendLines(): string[] {
   return [
     "Throughput = image bytes / mean request time (MB = 10^6 bytes). Total time, first chunk: means; p50/p99 over tinybench's samples.",
     "Wire = bytes read from the client's sockets per request (headers, framing, base64 for JSON) with its overhead over the image bytes.",
-    "Srv CPU/req: the serving process's user+system CPU over the measured iterations / requests; peak RSS polled every 100 ms.",
+    "Srv CPU/req: the serving process's user+system CPU over the measured iterations / requests (GET /healthz, µs; baselines /proc, 10 ms ticks); peak RSS polled every 100 ms.",
+    "Cli CPU/req: the bench process's CPU per request, verification (sha256) excluded: near the wall time, the client is the bottleneck.",
     "×bare: headline figure over bare Node of the same HTTP version; ×grpc-js: over the grpc-js server (connect-node gRPC client).",
     "Chunks marked * are the server's writes of chunk-bytes (REST and bare streams are byte streams without messages).",
   ];
