@@ -1,7 +1,7 @@
 import { Code, ConnectError, createContextKey, type Interceptor } from "@connectrpc/connect";
 import type { Authenticator, Principal, Scope } from "../auth/index.js";
 import type { Limiter, StreamTicket } from "../limits/index.js";
-import type { CallRecord } from "./call-record.js";
+import { type CallRecord, splicedPayload } from "./call-record.js";
 
 /**
  * What a call needs: a scope, or "public" for routes anyone may call (health
@@ -117,8 +117,10 @@ export function createGuardInterceptor(
       try {
         for await (const message of messages) {
           if (ticket !== undefined) {
-            const data = (message as { data?: Uint8Array }).data;
-            ticket.addBytes(data?.byteLength ?? 0);
+            const chunk = message as { data?: Uint8Array; [splicedPayload]?: Uint8Array };
+            ticket.addBytes(
+              (chunk.data?.byteLength ?? 0) + (chunk[splicedPayload]?.byteLength ?? 0),
+            );
           }
           yield message;
         }

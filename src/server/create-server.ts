@@ -24,7 +24,13 @@ import {
   createCallGuard,
   createGuardInterceptor,
 } from "./call-guard.js";
-import { type CallRecord, errorFromResponse, httpVersionOf, protocolOf } from "./call-record.js";
+import {
+  type CallRecord,
+  errorFromResponse,
+  httpVersionOf,
+  isBinaryContentType,
+  protocolOf,
+} from "./call-record.js";
 import { ServerError } from "./errors.js";
 import { createHealthService, createHealthState } from "./health-service.js";
 import { bodyTooLarge, defaultInferenceLimits, type InferenceLimits } from "./inference-core.js";
@@ -215,6 +221,11 @@ export function createServer(options: ServerOptions = {}): ModelMoraServer {
       streaming: rpc !== undefined ? rpc.method.methodKind !== "unary" : path === "/infer/stream",
       startedMs: performance.now(),
       bytesSent: 0,
+      splice:
+        rpc?.method === InferenceService.method.streamInference &&
+        isBinaryContentType(String(req.headers["content-type"] ?? ""))
+          ? []
+          : undefined,
     };
     activeCalls.add(call);
     metrics.callStarted({ ...call, method: methodLabel(call) });
@@ -251,10 +262,16 @@ export function createServer(options: ServerOptions = {}): ModelMoraServer {
     let response: Parameters<typeof errorFromResponse> | undefined;
     rpc(uReq)
       .then(async (uRes) => {
-        const last = await writeUniversalResponse(uRes, res, writeAheadBytes, (chunk) => {
-          call.firstChunkMs ??= performance.now();
-          call.bytesSent += chunk.byteLength;
-        });
+        const last = await writeUniversalResponse(
+          uRes,
+          res,
+          writeAheadBytes,
+          (bytes) => {
+            call.firstChunkMs ??= performance.now();
+            call.bytesSent += bytes;
+          },
+          call.splice,
+        );
         response = [uRes.status, uRes.header ?? new Headers(), uRes.trailer, last];
       })
       .catch((reason: unknown) => {

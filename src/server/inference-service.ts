@@ -10,6 +10,8 @@ import {
   ModelInfoSchema,
 } from "../gen/modelmora/inference_pb.js";
 import { generateBatch, type ImageGenerator, modelProfiles } from "../imaging/index.js";
+import { callRecordKey } from "./call-guard.js";
+import { splicedPayload } from "./call-record.js";
 import {
   chunksOf,
   type InferenceLimits,
@@ -28,6 +30,8 @@ export interface InferenceServiceImpl extends ServiceImpl<typeof InferenceServic
   listModels(): Promise<ListModelsResponse>;
 }
 
+const emptyBytes = new Uint8Array(0);
+
 /** Fixed prompt used to measure each model's typical image size. */
 const sizingPrompt = "modelmora: typical size";
 
@@ -41,6 +45,9 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
       const model = validateInferenceRequest(request, limits);
       const requestId = randomUUID();
       context.responseHeader.set("x-request-id", requestId);
+      const call = context.values.get(callRecordKey);
+      if (call !== undefined) call.requestId = requestId;
+      const splice = call?.splice;
       const images = generateBatch(
         generator,
         model,
@@ -51,13 +58,20 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
       for await (const image of images) {
         const metadata = imageMetadata(image, request.batchSize);
         for (const chunk of chunksOf(image, limits.chunkBytes)) {
-          yield create(InferenceResponseSchema, {
+          const message = create(InferenceResponseSchema, {
             requestId,
             chunkIndex: chunk.chunkIndex,
             totalChunks: chunk.totalChunks,
-            data: chunk.data,
+            data: splice === undefined ? chunk.data : emptyBytes,
             metadata: { ...metadata, chunk_offset: String(chunk.offset) },
           });
+          if (splice !== undefined) {
+            // The response writer appends the data to the serialized message.
+            splice.push(chunk.data);
+            (message as InferenceResponse & { [splicedPayload]?: Uint8Array })[splicedPayload] =
+              chunk.data;
+          }
+          yield message;
         }
       }
     },

@@ -2,8 +2,8 @@ import type { ServerResponse } from "node:http";
 import type { UniversalServerResponse } from "@connectrpc/connect/protocol";
 import type { AnyResponse } from "./rest-route.js";
 
-/** Called for each body chunk written. */
-export type OnChunk = (chunk: Uint8Array) => void;
+/** Called with the size of each body chunk written, in bytes. */
+export type OnChunk = (bytes: number) => void;
 
 /**
  * Writes a Connect universal response to a Node response, like
@@ -23,6 +23,7 @@ export async function writeUniversalResponse(
   res: AnyResponse,
   aheadBytes: number,
   onChunk: OnChunk,
+  splice?: Uint8Array[],
 ): Promise<Uint8Array | undefined> {
   const iterator = uRes.body?.[Symbol.asyncIterator]();
   let last: Uint8Array | undefined;
@@ -38,8 +39,17 @@ export async function writeUniversalResponse(
       for (; next.done !== true; next = await iterator.next()) {
         const chunk = next.value;
         last = chunk;
-        onChunk(chunk);
-        (res as ServerResponse).write(chunk);
+        // Flag 0: an uncompressed data message (not a trailer or end-of-stream).
+        const payload = chunk[0] === 0 ? splice?.shift() : undefined;
+        if (payload === undefined) {
+          onChunk(chunk.byteLength);
+          (res as ServerResponse).write(chunk);
+        } else {
+          const head = spliceHead(chunk, payload.byteLength);
+          onChunk(head.byteLength + payload.byteLength);
+          (res as ServerResponse).write(head);
+          (res as ServerResponse).write(payload);
+        }
         if (writableLength(res) > aheadBytes) {
           await drained(res);
         }
@@ -64,6 +74,30 @@ export async function writeUniversalResponse(
   } finally {
     await iterator?.return?.(undefined).catch(() => {});
   }
+}
+
+/**
+ * Rewrites an enveloped message so that `payload` can follow it as field 4
+ * (`bytes data = 4`): the envelope's length grows by the field's size, and
+ * the field's tag and length are appended. Only the small message is
+ * copied; the payload is written as it is. See splicedPayload.
+ */
+function spliceHead(envelope: Uint8Array, payloadBytes: number): Buffer {
+  const messageBytes = envelope.byteLength - 5;
+  const fieldHead = [0x22]; // field 4, wire type 2 (length-delimited)
+  for (let n = payloadBytes; ; n >>>= 7) {
+    if (n < 0x80) {
+      fieldHead.push(n);
+      break;
+    }
+    fieldHead.push((n & 0x7f) | 0x80);
+  }
+  const head = Buffer.allocUnsafe(5 + messageBytes + fieldHead.length);
+  head[0] = 0;
+  head.writeUInt32BE(messageBytes + fieldHead.length + payloadBytes, 1);
+  head.set(envelope.subarray(5), 5);
+  head.set(fieldHead, 5 + messageBytes);
+  return head;
 }
 
 function writableLength(res: AnyResponse): number {
