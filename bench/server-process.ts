@@ -42,6 +42,8 @@ export interface StartOptions {
   /** Give up after this long. Default 60 s (tsx compiles on first start). */
   timeoutMs?: number;
   env?: NodeJS.ProcessEnv;
+  /** Keeps a stderr line in the tail; default keeps all. */
+  keepStderrLine?: (line: string) => boolean;
 }
 
 const running = new Set<ChildProcess>();
@@ -87,8 +89,13 @@ export function startListening(options: StartOptions): Promise<ListeningProcess>
   let stopping = false;
   let exitedAs: string | undefined;
   child.stderr?.setEncoding("utf8");
+  let partial = "";
+  const keep = options.keepStderrLine ?? (() => true);
   child.stderr?.on("data", (text: string) => {
-    tail = (tail + text).slice(-4096);
+    const lines = (partial + text).split("\n");
+    partial = lines.pop() ?? "";
+    const kept = lines.filter(keep);
+    if (kept.length > 0) tail = `${tail}${kept.join("\n")}\n`.slice(-4096);
   });
   const exited = new Promise<void>((resolve) => {
     child.once("exit", (code, signal) => {

@@ -378,7 +378,7 @@ export function contextLines(report: BenchReport): string[] {
     `Packages: ${Object.entries(report.packages)
       .map(([name, version]) => `${name} ${version}`)
       .join(", ")}`,
-    `Server under test: ${report.target.url} (${report.target.spawned ? `spawned: node --import tsx src/cli.ts ${(report.target.command ?? []).slice(4).join(" ")}` : "--url, already running"}; renderer ${report.target.renderer ?? "?"}, chunk ${report.target.chunkBytes ?? "?"} bytes)`,
+    `Server under test: ${report.target.url} (${report.target.spawned ? `spawned: src/cli.ts ${(report.target.command ?? []).slice(4).join(" ")}` : "--url, already running"}; renderer ${report.target.renderer ?? "?"}, chunk ${report.target.chunkBytes ?? "?"} bytes)`,
   ];
   if (report.baselines.length > 0) {
     lines.push(`Baselines: ${report.baselines.map((b) => `${b.id} ${b.url}`).join(", ")}`);
