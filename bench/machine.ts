@@ -11,10 +11,15 @@ import os from "node:os";
 import { join } from "node:path";
 import { repoRoot } from "./server-process.js";
 
-/** The machine and runtime. */
-export function machineInfo(): Record<string, unknown> {
+/**
+ * The machine and runtime. loadAverageAtStart (1, 5, 15 minutes) tells
+ * whether other processes were competing for the CPU.
+ */
+export function machineInfo(loadAverageAtStart: number[]): Record<string, unknown> {
   const cpus = os.cpus();
   return {
+    loadAverageAtStart,
+    loadAverageAtEnd: os.loadavg(),
     cpuModel: cpus[0]?.model ?? "unknown",
     cpuCount: cpus.length,
     availableParallelism: os.availableParallelism(),

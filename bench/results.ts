@@ -151,6 +151,8 @@ export interface RowResult {
     readonly p99Ms?: number;
     readonly rmePercent?: number;
     readonly throughputOpsPerSecond?: number;
+    /** Every measured sample, ms (µs precision), sorted (as tinybench keeps them). */
+    readonly samplesMs?: readonly number[];
   };
 }
 

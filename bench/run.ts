@@ -18,6 +18,7 @@
 // First: protobuf-es reads the base64 methods when it loads.
 import "../src/base64-polyfill.js";
 import { randomBytes } from "node:crypto";
+import { loadavg } from "node:os";
 import { generationCosts, sameBytesCheck, withRatios } from "./analysis.js";
 import { type Baselines, startBaselines } from "./baselines/index.js";
 import { gitInfo, machineInfo, packageVersions } from "./machine.js";
@@ -53,6 +54,7 @@ async function main(): Promise<number> {
 
   const startedMs = performance.now();
   const startedAt = new Date().toISOString();
+  const loadAverageAtStart = loadavg();
   const progress = createProgress(process.stderr, startedMs);
   installCleanupHandlers(() => progress.clear());
   const skipped: { row: string; reason: string; failure?: boolean }[] = [];
@@ -217,7 +219,7 @@ async function main(): Promise<number> {
       apiKey: options.apiKey === undefined ? undefined : "(set)",
       token: options.token === undefined ? undefined : "(set)",
     },
-    machine: machineInfo(),
+    machine: machineInfo(loadAverageAtStart),
     packages: packageVersions(),
     git: gitInfo(),
     target: {

@@ -456,6 +456,7 @@ function rowResult(run: RowRun, task: Task): RowResult {
     p99Ms: result.latency.p99,
     rmePercent: result.latency.rme,
     throughputOpsPerSecond: result.throughput.mean,
+    samplesMs: samples.map((x) => Math.round(x * 1000) / 1000),
   };
   const source = row.stats?.kind ?? "none";
   if (spec.kind === "unary") {

@@ -151,6 +151,7 @@ export function reportTables(report: BenchReport): Table[] {
           "p99",
           "Wire/call",
           "Srv CPU/call",
+          "Cli CPU/call",
           "×bare",
           "×grpc-js",
           "Status",
@@ -386,6 +387,12 @@ export function contextLines(report: BenchReport): string[] {
   for (const skip of report.skipped) {
     lines.push(`${skip.failure ? "FAILED" : "Skipped"} ${skip.row}: ${skip.reason}`);
   }
+  const load = m.loadAverageAtStart as number[] | undefined;
+  if (load !== undefined && (load[0] ?? 0) > 0.5 * (m.cpuCount as number)) {
+    lines.push(
+      `Warning: the machine was busy when the run started (load average ${load.map((x) => x.toFixed(2)).join(", ")} on ${m.cpuCount} CPUs): other processes compete for the CPU and the figures are noisier.`,
+    );
+  }
   if (report.git?.commit) {
     lines.push(
       `Commit: ${report.git.commit}${report.git.dirty ? " (with uncommitted changes)" : ""}`,
@@ -400,7 +407,7 @@ export function legendLines(): string[] {
     "Throughput = image bytes / mean request time (MB = 10^6 bytes). Total time, first chunk: means; p50/p99 over tinybench's samples.",
     "Wire = bytes read from the client's sockets per request (headers, framing, base64 for JSON) with its overhead over the image bytes.",
     "Srv CPU/req: the serving process's user+system CPU over the measured iterations / requests (GET /healthz, µs; baselines /proc, 10 ms ticks); peak RSS polled every 100 ms.",
-    "Cli CPU/req: the bench process's CPU per request, verification (sha256) excluded: near the wall time, the client is the bottleneck.",
+    "Cli CPU/req: the bench process's CPU per request (all its threads, GC included), verification (sha256) excluded: near or above the request time, the client is the bottleneck.",
     "×bare: headline figure over bare Node of the same HTTP version; ×grpc-js: over the grpc-js server (connect-node gRPC client).",
     "Chunks marked * are the server's writes of chunk-bytes (REST and bare streams are byte streams without messages).",
   ];
