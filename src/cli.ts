@@ -309,21 +309,9 @@ async function main(): Promise<void> {
   }
   const logger = createServerLogger({ level: options.logLevel });
   const server = createServer({ ...options, logger });
-  const { url } = await server.listen(Number(settings.get("port")), settings.get("host"));
-  const transports = options.tls
-    ? "HTTPS, h2 and http/1.1 by ALPN"
-    : "HTTP/1.1 and HTTP/2 cleartext";
-  const auth = options.auth === undefined ? "auth off" : "auth on";
-  process.stdout.write(
-    `modelmora listening on ${url} (${transports}; gRPC, gRPC-Web, Connect, REST; renderer ${server.rendererName}; ${auth})\n`,
-  );
-  logger.info("listening", {
-    url,
-    renderer: server.rendererName,
-    tls: options.tls !== undefined,
-    auth: options.auth !== undefined,
-  });
-
+  // Handlers go in before the "listening" line: a supervisor may signal as
+  // soon as it reads that line, and a signal with no handler yet would kill
+  // the process at once (exit by signal, no graceful shutdown).
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) {
@@ -345,6 +333,20 @@ async function main(): Promise<void> {
   };
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
+  const { url } = await server.listen(Number(settings.get("port")), settings.get("host"));
+  const transports = options.tls
+    ? "HTTPS, h2 and http/1.1 by ALPN"
+    : "HTTP/1.1 and HTTP/2 cleartext";
+  const auth = options.auth === undefined ? "auth off" : "auth on";
+  process.stdout.write(
+    `modelmora listening on ${url} (${transports}; gRPC, gRPC-Web, Connect, REST; renderer ${server.rendererName}; ${auth})\n`,
+  );
+  logger.info("listening", {
+    url,
+    renderer: server.rendererName,
+    tls: options.tls !== undefined,
+    auth: options.auth !== undefined,
+  });
 }
 
 main().catch((err: unknown) => {
