@@ -99,8 +99,9 @@ Target
   --python PATH          Python with grpcio for the grpcio baseline (/usr/bin/python3)
 
 What to measure
-  --protocols LIST       keep these rows (prefixes): grpc,grpc-web-h1,grpc-web-h2,
-                         connect-h1,connect-h2,connect-json-h1,connect-json-h2,rest-h1,rest-h2
+  --protocols LIST       keep these rows: grpc,grpc-web-h1,grpc-web-h2,connect-h1,connect-h2,
+                         connect-json-h1,connect-json-h2,rest-h1,rest-h2, or families
+                         (grpc-web, connect, connect-json, rest; "grpc" is gRPC alone)
   --scenarios LIST       single,load,small,unary,memory (default: all; --quick: no memory)
   --mode M               transport, e2e or both (default both)
   --model ID             model of single/load/memory (noise-1000)

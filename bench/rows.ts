@@ -54,9 +54,18 @@ export const baselineRowIds = [
   "grpcio",
 ] as const;
 
-/** Keeps the ids that start with one of the filter's prefixes (all without a filter). */
+/**
+ * Whether id is kept by a filter (all are without one). An item that is an
+ * id keeps that row alone ("grpc" is gRPC, not gRPC-Web); any other item
+ * keeps the ids it starts ("rest" keeps rest-h1 and rest-h2, "connect" all
+ * four Connect rows).
+ */
 export function matchesFilter(id: string, filter: readonly string[] | undefined): boolean {
-  return filter === undefined || filter.some((prefix) => id === prefix || id.startsWith(prefix));
+  if (filter === undefined) return true;
+  const known: readonly string[] = [...protocolRowIds, ...baselineRowIds];
+  return filter.some((item) =>
+    known.includes(item) ? id === item : id === item || id.startsWith(`${item}-`),
+  );
 }
 
 /** What the rows of the server under test need. */

@@ -71,7 +71,7 @@ async function main(): Promise<number> {
   const headers = authHeaders(options);
   // The spawned server reads these variables too; the baselines get the same settings as flags.
   const envChunkBytes = Number(process.env.MODELMORA_CHUNK_BYTES);
-  const baselineChunkBytes =
+  const defaultChunkBytes =
     options.chunkBytes ??
     (Number.isSafeInteger(envChunkBytes) && envChunkBytes > 0 ? envChunkBytes : 1_000_000);
   const renderer = options.renderer ?? process.env.MODELMORA_RENDERER;
@@ -95,14 +95,22 @@ async function main(): Promise<number> {
     if (options.scenarios.includes("single")) need(options.model, options.batch);
     if (options.scenarios.includes("load")) need(options.model, options.loadBatch);
     if (options.scenarios.includes("small")) need(options.smallModel, options.smallBatch);
+    const openingTarget = openTarget({
+      url: options.url,
+      chunkBytes: options.chunkBytes,
+      renderer: options.renderer,
+      windowBytes: options.windowBytes,
+      headers,
+    });
+    // A server given by --url says its chunk size in ListModels: the baselines
+    // wait for it. A spawned one gets the size the bench passed, so both start at once.
+    let baselineChunkBytes = defaultChunkBytes;
+    if (options.url !== undefined) {
+      target = await openingTarget;
+      baselineChunkBytes = options.chunkBytes ?? target.info?.chunkBytes ?? defaultChunkBytes;
+    }
     [target, baselines] = await Promise.all([
-      openTarget({
-        url: options.url,
-        chunkBytes: options.chunkBytes,
-        renderer: options.renderer,
-        windowBytes: options.windowBytes,
-        headers,
-      }),
+      openingTarget,
       wanted.size === 0
         ? undefined
         : startBaselines({
