@@ -350,7 +350,13 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  if (err instanceof ServerError || err instanceof AuthConfigError) {
+  if (err instanceof AuthConfigError) {
+    // Found as the server is built (a short HS256 secret, say): a setting
+    // is wrong, as with the checks made while parsing, so the same code 2.
+    process.stderr.write(`modelmora: ${err.message}\n`);
+    process.exit(2);
+  }
+  if (err instanceof ServerError) {
     process.stderr.write(`modelmora: ${err.message}\n`);
   } else {
     process.stderr.write(
