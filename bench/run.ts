@@ -152,14 +152,31 @@ async function main(): Promise<number> {
     ];
     for (const row of candidates) {
       progress.update(`probe/${row.id}`, `probing ${row.label}`);
-      const reason = await probeRow(row);
-      if (reason === undefined) {
+      const failure = await probeRow(row);
+      if (failure === undefined) {
         rows.push(row);
-      } else {
-        // The spawned server is this project's: a protocol it does not answer is a failure.
-        (row.kind === "protocol" && target.spawned ? fail : skip)(
+        continue;
+      }
+      const probe = row.id.startsWith("rest")
+        ? "GET /v1/models"
+        : row.id.startsWith("bare")
+          ? "GET /models"
+          : "ListModels";
+      if (failure.auth) {
+        fail(
           row.id,
-          `${row.kind === "protocol" ? "the target does not serve it" : "the baseline does not answer"} (probe ${row.id.startsWith("rest") ? "GET /v1/models" : row.id.startsWith("bare") ? "GET /models" : "ListModels"}: ${reason})`,
+          `the server refused the credentials (probe ${probe}: ${failure.reason}); pass --api-key KEY or --token TOKEN`,
+        );
+      } else if (row.kind === "protocol" && target.spawned) {
+        // The spawned server is this project's: a protocol it does not answer is a failure.
+        fail(
+          row.id,
+          `the server under test does not answer it (probe ${probe}: ${failure.reason})`,
+        );
+      } else {
+        skip(
+          row.id,
+          `${row.kind === "protocol" ? "the target does not serve it" : "the baseline does not answer"} (probe ${probe}: ${failure.reason})`,
         );
       }
     }

@@ -95,8 +95,14 @@ async function listModels(url: string, windowBytes: number, headers: Record<stri
   return undefined;
 }
 
+/** Why a probe failed; `auth` when the server refused the credentials, not the protocol. */
+export interface ProbeFailure {
+  readonly reason: string;
+  readonly auth: boolean;
+}
+
 /** Why a row can't be measured on its server, or undefined if one small call worked. */
-export async function probeRow(row: RowSpec): Promise<string | undefined> {
+export async function probeRow(row: RowSpec): Promise<ProbeFailure | undefined> {
   const client = row.createClient();
   try {
     await Promise.race([
@@ -107,7 +113,11 @@ export async function probeRow(row: RowSpec): Promise<string | undefined> {
     ]);
     return undefined;
   } catch (err) {
-    return errorMessage(err);
+    const reason = errorMessage(err);
+    // Connect codes 16 (unauthenticated) and 7 (permission denied); REST 401 and 403.
+    const code = (err as { code?: unknown }).code;
+    const auth = code === 16 || code === 7 || /HTTP 40[13]\b/.test(reason);
+    return { reason, auth };
   } finally {
     client.close();
   }

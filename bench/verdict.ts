@@ -50,7 +50,10 @@ function item(
       .map((r) => `${r?.row} ${r?.status}${r?.reason ? `: ${r.reason}` : ""}`)
       .join("; ");
     // The seed's "REST server not detected" case: the row was skipped at the probe.
-    const notDetected = rest === undefined ? `; REST (${restRow}) not detected on the target` : "";
+    const notDetected =
+      rest === undefined
+        ? `; ${restRow} did not pass its probe (REST not detected on the target, or refused: see the lines above the tables)`
+        : "";
     return {
       ...base,
       grpcFigure: grpc?.headline,
