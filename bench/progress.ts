@@ -25,9 +25,11 @@ export function createProgress(stream: NodeJS.WriteStream, startedMs: number): P
     const seconds = Math.round((performance.now() - startedMs) / 1000);
     return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")}`;
   };
+  // A pseudo-terminal may report 0 columns: never fit lines into fewer than 40.
+  const width = () => Math.max(40, (stream.columns || 120) - 1);
   const clearLine = () => {
     if (tty && shown !== "") {
-      stream.write(`\r${" ".repeat(Math.min(shown.length, (stream.columns ?? 120) - 1))}\r`);
+      stream.write(`\r${" ".repeat(Math.min(shown.length, width()))}\r`);
       shown = "";
     }
   };
@@ -35,8 +37,7 @@ export function createProgress(stream: NodeJS.WriteStream, startedMs: number): P
     update(key, text) {
       const line = `[${elapsed()}] ${text}`;
       if (tty) {
-        const width = (stream.columns ?? 120) - 1;
-        const fitted = line.length > width ? `${line.slice(0, width - 1)}…` : line;
+        const fitted = line.length > width() ? `${line.slice(0, width() - 1)}…` : line;
         clearLine();
         stream.write(fitted);
         shown = fitted;
