@@ -48,6 +48,9 @@ export interface ScenarioSpec {
   readonly modes: readonly Mode[];
 }
 
+/** Longest an iteration may take before its row fails: generous, the memory round takes ~15 s. */
+const iterationTimeoutMs = 300_000;
+
 /** The prompt of transport-only mode: always the same, so runs are comparable. */
 export const fixedPrompt = "modelmora bench: fixed prompt";
 
@@ -164,26 +167,30 @@ class RowRun {
     if (this.opened) return;
     this.opened = true;
     try {
-      const count =
-        this.spec.kind === "load" && this.spec.connections === "per-client" ? this.spec.clients : 1;
-      for (let i = 0; i < count; i++) {
-        this.clients.push(this.row.createClient());
-      }
-      this.report("connecting");
-      // A small call on each client opens its connection outside the measurement.
-      await Promise.all(this.clients.map((client) => client.unary()));
-      if (this.mode === "transport" && this.spec.kind !== "unary") {
-        // Transport-only: the fixed prompt once, so the server generates and
-        // caches its images before anything is timed. Verified like the rest.
-        this.report("filling the cache");
-        const outcome = await (this.clients[0] as BenchClient).stream(
-          { modelId: this.spec.model, prompt: fixedPrompt, batchSize: this.spec.batch },
-          this.spec.hashing,
-        );
-        outcome.assembler.finish();
-      }
+      await this.withDeadline(this.openOnce());
     } catch (err) {
       this.openError = err;
+    }
+  }
+
+  private async openOnce(): Promise<void> {
+    const count =
+      this.spec.kind === "load" && this.spec.connections === "per-client" ? this.spec.clients : 1;
+    for (let i = 0; i < count; i++) {
+      this.clients.push(this.row.createClient());
+    }
+    this.report("connecting");
+    // A small call on each client opens its connection outside the measurement.
+    await Promise.all(this.clients.map((client) => client.unary()));
+    if (this.mode === "transport" && this.spec.kind !== "unary") {
+      // Transport-only: the fixed prompt once, so the server generates and
+      // caches its images before anything is timed. Verified like the rest.
+      this.report("filling the cache");
+      const outcome = await (this.clients[0] as BenchClient).stream(
+        { modelId: this.spec.model, prompt: fixedPrompt, batchSize: this.spec.batch },
+        this.spec.hashing,
+      );
+      outcome.assembler.finish();
     }
   }
 
@@ -283,6 +290,29 @@ class RowRun {
     }
     this.iteration++;
     this.report("");
+    return this.withDeadline(this.iterateOnce());
+  }
+
+  /**
+   * A server that stops answering must fail the row, not hang the run:
+   * past iterationTimeoutMs, closing the clients aborts whatever they wait for.
+   */
+  private async withDeadline<T>(work: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        this.close();
+        reject(new Error(`no complete response within ${iterationTimeoutMs / 1000} s`));
+      }, iterationTimeoutMs);
+    });
+    try {
+      return await Promise.race([work, deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async iterateOnce(): Promise<IterationResult | undefined> {
     switch (this.spec.kind) {
       case "unary": {
         await (this.clients[0] as BenchClient).unary();
