@@ -1,4 +1,11 @@
-import { Code, ConnectError, createConnectRouter, createContextValues } from "@connectrpc/connect";
+import http2 from "node:http2";
+import {
+  Code,
+  ConnectError,
+  createConnectRouter,
+  createContextValues,
+  type Interceptor,
+} from "@connectrpc/connect";
 import type { UniversalHandler, UniversalServerRequest } from "@connectrpc/connect/protocol";
 import {
   compressionBrotli,
@@ -186,8 +193,13 @@ export function createServer(options: ServerOptions = {}): ModelMoraServer {
     // The body limit is enforced below, with INVALID_ARGUMENT; this one only
     // bounds what a compressed request may inflate to.
     readMaxBytes: 4 * 1024 * 1024,
+    // connect-es ignores unknown JSON fields by default; the REST route and
+    // the proto3 JSON spec's default reject them, so a misspelt field (say
+    // "batchsize") is an INVALID_ARGUMENT that names it, not a silent default.
+    jsonOptions: { ignoreUnknownFields: false },
     shutdownSignal: shutdown.signal,
     interceptors: [
+      parseErrorsAsInvalidArgument,
       createGuardInterceptor(
         guard,
         new Map<string, Access>([
@@ -239,8 +251,18 @@ export function createServer(options: ServerOptions = {}): ModelMoraServer {
     });
     // A write after the client went away must not crash the process.
     res.on("error", () => {});
+    discardAbandonedBody(req, res);
 
-    if (rpc !== undefined) {
+    if (rpc !== undefined && !rpc.allowedMethods.includes(req.method ?? "")) {
+      // connect-es answers a wrong method with a bare 405; give the same
+      // Allow header and JSON error as the REST routes.
+      res.setHeader("allow", rpc.allowedMethods.join(", "));
+      call.error = new ConnectError(
+        `${path} accepts ${rpc.allowedMethods.join(" or ")}, not ${req.method}`,
+        Code.Unimplemented,
+      );
+      sendError(res, 405, call.error);
+    } else if (rpc !== undefined) {
       serveRpc(rpc, req, res, call);
     } else if (!restRoutes(req, res, path, call)) {
       call.error = new ConnectError(`no route for ${req.method} ${path}`, Code.NotFound);
@@ -358,6 +380,59 @@ export function createServer(options: ServerOptions = {}): ModelMoraServer {
     },
   };
 }
+
+/**
+ * Node pauses an HTTP/2 session's input while a stream's request body sits
+ * unread. When a handler stops reading a body part way (one over
+ * maxRequestBytes), the destroyed compat request keeps pausing the stream,
+ * so the session never reads the client's next frames or its hang-up: the
+ * response never finishes and the connection never closes. This discards
+ * the rest of such a body and, once the response is sent, resets the stream
+ * with NO_ERROR so the client stops sending (RFC 9113 §8.1). Node's HTTP/1
+ * server discards unread bodies by itself.
+ */
+function discardAbandonedBody(req: AnyRequest, res: AnyResponse): void {
+  if (!("stream" in req)) {
+    return;
+  }
+  req.once("close", () => {
+    if (req.complete) {
+      return;
+    }
+    const stream = req.stream;
+    // The compat layer's listener, which pushes into the destroyed request.
+    stream.removeAllListeners("data");
+    stream.resume();
+    res.once("finish", () => stream.close(http2.constants.NGHTTP2_NO_ERROR));
+  });
+}
+
+/**
+ * connect-es reports a request that is not valid protobuf binary as
+ * INTERNAL ("parse binary: ..."), though the fault is the client's. Streamed
+ * requests are parsed as the implementation reads them, inside the
+ * interceptors, so this turns that error into INVALID_ARGUMENT. (Unary
+ * requests are parsed before interceptors run and keep connect-es's code.)
+ */
+const parseErrorsAsInvalidArgument: Interceptor = (next) =>
+  async function invalidArgumentOnParseError(req) {
+    if (!req.stream) {
+      return next(req);
+    }
+    const messages = req.message;
+    async function* parsed() {
+      try {
+        yield* messages;
+      } catch (err) {
+        const error = ConnectError.from(err);
+        if (error.code === Code.Internal && error.rawMessage.startsWith("parse binary:")) {
+          throw new ConnectError(error.rawMessage, Code.InvalidArgument, undefined, undefined, err);
+        }
+        throw err;
+      }
+    }
+    return next({ ...req, message: parsed() });
+  };
 
 /** The method label of metrics and logs: RPC paths, or "METHOD /path" for known REST routes. */
 function methodLabel(call: CallRecord): string {
