@@ -8,5 +8,6 @@
 import "./base64-polyfill.js";
 
 export * from "./client/index.js";
+export * from "./gen/grpc/health/v1/health_pb.js";
 export * from "./gen/modelmora/inference_pb.js";
 export { createServer, type ModelMoraServer, type ServerOptions } from "./server/index.js";
