@@ -28,8 +28,11 @@ const seedRequest = { model_id: "noise-1000", prompt: "a photo of a cat", batch_
 const minBytes = 30_000_000;
 const maxBytes = 30_200_000;
 
-/** /usr/bin/python3, not whatever python3 is first on PATH: Debian's grpc packages are its. */
-const python = "/usr/bin/python3";
+/**
+ * Debian's /usr/bin/python3, not whatever python3 is first on PATH: the
+ * python3-grpcio packages are its. MODELMORA_PYTHON names another.
+ */
+const python = process.env.MODELMORA_PYTHON ?? "/usr/bin/python3";
 const pythonRequired = process.env.MODELMORA_REQUIRE_PYTHON === "1";
 
 describe("the seed workload: noise-1000, batch_size 10", () => {
