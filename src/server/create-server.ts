@@ -312,11 +312,16 @@ export function createServer(options: ServerOptions = {}): ModelMoraServer {
 
   function finishCall(call: CallRecord): void {
     if (!activeCalls.delete(call)) return;
+    // A call that ends with no outcome after shutdown gave up on calls had
+    // its connection destroyed by the server, not by the client; on a busy
+    // machine that can come before the call's own cancellation runs.
     const error =
       call.error ??
       (call.ok
         ? undefined
-        : new ConnectError("client went away before the response ended", Code.Canceled));
+        : shutdown.signal.aborted
+          ? ConnectError.from(shutdown.signal.reason)
+          : new ConnectError("client went away before the response ended", Code.Canceled));
     const summary: CallSummary & { streaming: boolean } = {
       protocol: call.protocol,
       httpVersion: call.httpVersion,
@@ -371,6 +376,14 @@ export function createServer(options: ServerOptions = {}): ModelMoraServer {
         shutdown.abort(new ConnectError("server is shutting down", Code.Unavailable));
       }
       await stopped;
+      // The listener resolves once its sockets are destroyed, but a call's
+      // response emits "close" (which logs the call and counts it) a few
+      // ticks later; on a busy machine the CLI used to exit first and lose
+      // those lines. Every socket is gone, so this ends soon.
+      const flushDeadline = Date.now() + cancelFlushMs;
+      while (activeCalls.size > 0 && Date.now() < flushDeadline) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
     },
     get connectionCount() {
       return listener.connectionCount;
