@@ -91,6 +91,19 @@ export interface ServerOptions {
    * client's window; see the client settings in the README.)
    */
   windowBytes?: number;
+  /**
+   * Gzip or Brotli StreamInference responses when the client offers it.
+   * Default false: PNG is compressed already, so this spends a core to
+   * save nothing and cut throughput about 4× (measured; bench/README.md).
+   * Small answers (ListModels, health) are compressed either way.
+   */
+  compressStreams?: boolean;
+  /**
+   * Send image chunks of binary protocols without copying them through
+   * protobuf serialization (see splicedPayload in call-record.ts). Default
+   * true; false serializes every message with protobuf-es, as JSON always is.
+   */
+  zeroCopyChunks?: boolean;
   /** Where logs go. Default: nowhere (a silent logger). */
   logger?: ServerLogger;
   /** Where metrics go. Default: a registry of this server's own. */
@@ -133,6 +146,10 @@ export function createServer(options: ServerOptions = {}): ModelMoraServer {
   const maxRequestBytes = options.maxRequestBytes ?? 64 * 1024;
   const writeAheadBytes = options.writeAheadBytes ?? 2 * 1024 * 1024;
   const windowBytes = options.windowBytes ?? 16 * 1024 * 1024;
+  const zeroCopyChunks = options.zeroCopyChunks ?? true;
+  // A spliced chunk is appended after compression would have run, so the
+  // two exclude each other.
+  const compressStreams = options.compressStreams ?? false;
 
   let renderer: ReturnType<typeof loadRenderer>;
   try {
@@ -212,13 +229,20 @@ export function createServer(options: ServerOptions = {}): ModelMoraServer {
       ),
     ],
   });
-  router.rpc(InferenceService.method.streamInference, service.streamInference, {
-    // PNG is compressed already: gzip would spend a core to save nothing and
-    // cut throughput about 4× (connect-node clients offer gzip by default).
-    // Messages smaller than compressMinBytes are sent as they are, so this
-    // turns response compression off for this method alone.
-    compressMinBytes: Number.MAX_SAFE_INTEGER,
-  });
+  router.rpc(
+    InferenceService.method.streamInference,
+    service.streamInference,
+    options.compressStreams
+      ? {}
+      : {
+          // PNG is compressed already: gzip would spend a core to save
+          // nothing and cut throughput about 4× (connect-node clients offer
+          // gzip by default). Messages smaller than compressMinBytes are sent
+          // as they are, so this turns response compression off for this
+          // method alone.
+          compressMinBytes: Number.MAX_SAFE_INTEGER,
+        },
+  );
   router.rpc(InferenceService.method.listModels, service.listModels);
   router.service(Health, createHealthService(health));
   const rpcHandlers = new Map(router.handlers.map((h) => [h.requestPath, h]));
@@ -234,6 +258,8 @@ export function createServer(options: ServerOptions = {}): ModelMoraServer {
       startedMs: performance.now(),
       bytesSent: 0,
       splice:
+        zeroCopyChunks &&
+        !compressStreams &&
         rpc?.method === InferenceService.method.streamInference &&
         isBinaryContentType(String(req.headers["content-type"] ?? ""))
           ? []
