@@ -3,7 +3,7 @@ import { availableParallelism } from "node:os";
 import { createByteBoundedCache } from "./image-cache.js";
 import type { ModelProfile } from "./models.js";
 import { createRandom } from "./random.js";
-import type { Renderer } from "./renderer.js";
+import type { Renderer, Surface } from "./renderer.js";
 
 /** One generated PNG image. */
 export interface GeneratedImage {
@@ -63,11 +63,23 @@ export function createImageGenerator(options: ImageGeneratorOptions): ImageGener
   const inFlight = new Map<string, Promise<GeneratedImage>>();
   const limit = createSemaphore(options.maxConcurrentRenders ?? availableParallelism());
 
+  // Idle canvases by size. A render takes one and gives it back, so the
+  // server holds at most one canvas per concurrent render and size instead
+  // of allocating (and leaving to the garbage collector) about 8 MB of
+  // pixels for every 1000×1000 image.
+  const idleSurfaces = new Map<string, Surface[]>();
+
   async function render(model: ModelProfile, prompt: string, index: number) {
     await limit.acquire();
+    const size = `${model.widthPx}x${model.heightPx}`;
+    const surface =
+      idleSurfaces.get(size)?.pop() ?? renderer.createSurface(model.widthPx, model.heightPx);
     try {
       const started = performance.now();
-      const surface = renderer.createSurface(model.widthPx, model.heightPx);
+      // A reused canvas starts from the same state as a new one.
+      surface.context.globalAlpha = 1;
+      surface.context.fillStyle = "black";
+      surface.context.fillRect(0, 0, model.widthPx, model.heightPx);
       model.draw(surface.context, createRandom(model.id, prompt, index));
       const png = await surface.encodePng(model.compressionLevel);
       const image: GeneratedImage = {
@@ -82,6 +94,9 @@ export function createImageGenerator(options: ImageGeneratorOptions): ImageGener
       };
       return image;
     } finally {
+      const idle = idleSurfaces.get(size) ?? [];
+      idle.push(surface);
+      idleSurfaces.set(size, idle);
       limit.release();
     }
   }

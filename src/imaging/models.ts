@@ -61,8 +61,15 @@ export function findModel(id: string): ModelProfile | undefined {
   return modelProfiles.find((model) => model.id === id);
 }
 
+// One ImageData per canvas, reused: the generator reuses canvases too.
+const noiseImages = new WeakMap<Context2d, { data: Uint8ClampedArray }>();
+
 function drawNoise(context: Context2d, random: Random): void {
-  const image = context.createImageData(1000, 1000);
+  let image = noiseImages.get(context);
+  if (image === undefined) {
+    image = context.createImageData(1000, 1000);
+    noiseImages.set(context, image);
+  }
   const words = new Uint32Array(image.data.buffer, image.data.byteOffset, image.data.length / 4);
   random.fill(words);
   // Opaque pixels: on little-endian machines the alpha byte is the top one.
