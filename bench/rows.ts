@@ -11,6 +11,7 @@ import { createConnectBenchClient } from "./clients/connect-client.js";
 import { createGrpcJsBenchClient } from "./clients/grpc-js-client.js";
 import { createRestBenchClient } from "./clients/rest-client.js";
 import type { BenchClient, ExtraHeaders } from "./clients/types.js";
+import { createWireBenchClient, type WireProtocol } from "./clients/wire-client.js";
 import type { Mode } from "./options.js";
 import type { StatsSource } from "./process-stats.js";
 
@@ -43,6 +44,11 @@ export const protocolRowIds = [
   "connect-json-h2",
   "rest-h1",
   "rest-h2",
+  "grpc-wire",
+  "grpc-web-wire-h1",
+  "grpc-web-wire-h2",
+  "connect-wire-h1",
+  "connect-wire-h2",
 ] as const;
 
 /** The baseline rows, in table order. */
@@ -121,6 +127,38 @@ export function targetRows(options: TargetRowsOptions): RowSpec[] {
           httpVersion,
           windowBytes: options.windowBytes,
           chunkBytes: options.chunkBytes,
+          headers: options.headers,
+        }),
+    });
+  }
+  // The binary protocols again, read by a minimal client written against
+  // the wire format (bench/clients/wire-client.ts): protocol cost without
+  // client-library cost.
+  const wireLabels: Record<WireProtocol, string> = {
+    grpc: "gRPC",
+    "grpc-web": "gRPC-Web",
+    connect: "Connect",
+  };
+  for (const [protocol, httpVersion] of [
+    ["grpc", "2"],
+    ["grpc-web", "1.1"],
+    ["grpc-web", "2"],
+    ["connect", "1.1"],
+    ["connect", "2"],
+  ] as const) {
+    rows.push({
+      id: `${protocol}-wire${protocol === "grpc" ? "" : httpVersion === "2" ? "-h2" : "-h1"}`,
+      label: `${wireLabels[protocol]} ${httpVersion === "2" ? "h2" : "h1.1"} wire`,
+      kind: "protocol",
+      httpVersion,
+      description: `minimal node:${httpVersion === "2" ? "http2" : "http"} ${protocol} client (bench/clients/wire-client.ts) → ModelMora server`,
+      stats: options.stats,
+      createClient: () =>
+        createWireBenchClient({
+          baseUrl: options.baseUrl,
+          protocol,
+          httpVersion,
+          windowBytes: options.windowBytes,
           headers: options.headers,
         }),
     });
