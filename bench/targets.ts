@@ -67,11 +67,22 @@ export function checkTargets(results: readonly RowResult[]): TargetCheck[] {
     });
   };
 
-  for (const row of ["grpc", "grpc-web-h2", "connect-h2"]) {
+  // Each binary target is checked with the connect-node client (what a
+  // user of the standard client gets) and with the wire client (the
+  // protocol's own cost); the difference between the two is client cost.
+  const binaryH2 = [
+    "grpc",
+    "grpc-web-h2",
+    "connect-h2",
+    "grpc-wire",
+    "grpc-web-wire-h2",
+    "connect-wire-h2",
+  ];
+  for (const row of binaryH2) {
     ratioCheck("binary, one stream ≥ 0.7× bare h2", "single", "transport", row, "bare-h2", 0.7);
     ratioCheck("binary, one stream ≥ 1.2× grpc-js", "single", "transport", row, "grpc-js", 1.2);
   }
-  for (const row of ["grpc", "grpc-web-h2", "connect-h2"]) {
+  for (const row of binaryH2) {
     ratioCheck(
       "binary, 10 clients ≥ 0.7× bare h2 aggregate",
       "load",
@@ -81,7 +92,13 @@ export function checkTargets(results: readonly RowResult[]): TargetCheck[] {
       0.7,
     );
   }
-  for (const row of ["grpc-web-h1", "connect-h1", "rest-h1"]) {
+  for (const row of [
+    "grpc-web-h1",
+    "connect-h1",
+    "rest-h1",
+    "grpc-web-wire-h1",
+    "connect-wire-h1",
+  ]) {
     ratioCheck("HTTP/1.1 ≥ 0.7× bare h1.1", "single", "transport", row, "bare-h1", 0.7);
   }
   ratioCheck(

@@ -137,8 +137,12 @@ export function createImageGenerator(options: ImageGeneratorOptions): ImageGener
 }
 
 /**
- * Yields the images of a batch in order, drawing at most `lookahead` images
- * ahead of the one the consumer is reading, and none once `signal` aborts.
+ * Yields the images of a batch in order, and none once `signal` aborts.
+ * While the consumer holds image k, images up to k + lookahead + 1 may be
+ * started: with the default lookahead of 1, two images are drawn in
+ * parallel (on a 2-core machine, both cores) while the current one is sent,
+ * which is what keeps an end-to-end stream's throughput above one core's
+ * drawing speed. Memory per stream is bounded by the same number.
  */
 export async function* generateBatch(
   generator: ImageGenerator,

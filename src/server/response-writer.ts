@@ -41,16 +41,18 @@ export async function writeUniversalResponse(
         last = chunk;
         // Flag 0: an uncompressed data message (not a trailer or end-of-stream).
         const payload = chunk[0] === 0 ? splice?.shift() : undefined;
+        let flushed: boolean;
         if (payload === undefined) {
           onChunk(chunk.byteLength);
-          (res as ServerResponse).write(chunk);
+          flushed = (res as ServerResponse).write(chunk);
         } else {
           const head = spliceHead(chunk, payload.byteLength);
           onChunk(head.byteLength + payload.byteLength);
           (res as ServerResponse).write(head);
-          (res as ServerResponse).write(payload);
+          flushed = (res as ServerResponse).write(payload);
         }
-        if (writableLength(res) > aheadBytes) {
+        // 'drain' comes only after a write returned false, so wait only then.
+        if (!flushed && writableLength(res) > aheadBytes) {
           await drained(res);
         }
       }
