@@ -151,7 +151,7 @@ export function targetRows(options: TargetRowsOptions): RowSpec[] {
       label: `${wireLabels[protocol]} ${httpVersion === "2" ? "h2" : "h1.1"} wire`,
       kind: "protocol",
       httpVersion,
-      description: `minimal node:${httpVersion === "2" ? "http2" : "http"} ${protocol} client (bench/clients/wire-client.ts) → ModelMora server`,
+      description: `minimal node:${httpVersion === "2" ? "http2" : "http"} ${protocol} client streaming the data field (bench/clients/wire-client.ts) → ModelMora server`,
       stats: options.stats,
       createClient: () =>
         createWireBenchClient({

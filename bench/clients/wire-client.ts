@@ -6,11 +6,11 @@
  * rows show what a user of the standard client gets. Both run against the
  * same server, so the difference between the two rows is client cost.
  *
- * It parses every envelope and decodes every message with protobuf-es
- * (fromBinary does not copy `bytes` fields); a message that arrives in one
- * socket read is used in place, one split across reads is gathered with one
- * copy. Statuses are checked (grpc-status trailer, gRPC-Web trailer frame,
- * Connect end-of-stream message).
+ * It parses every envelope as it arrives, decodes every field but `data`
+ * with protobuf-es, and hands `data` to the image assembler in the pieces
+ * it arrives in (StreamingChunkDecoder), where standard clients gather each
+ * 1 MB message into one buffer first. Statuses are checked (grpc-status
+ * trailer, gRPC-Web trailer frame, Connect end-of-stream message).
  *
  * Library module of `npm run bench`; reads no flags or environment.
  */
@@ -117,28 +117,24 @@ export function createWireBenchClient(options: WireBenchClientOptions): BenchCli
     });
   }
 
-  /** Calls a method; hands each data message to onMessage; throws on a failed status. */
-  async function call(
-    method: string,
-    request: Uint8Array,
-    onMessage: (message: Uint8Array) => void,
-  ): Promise<void> {
-    const splitter = new EnvelopeSplitter();
+  /**
+   * Calls a method and feeds the response body to a decoder; throws on a
+   * failed status.
+   */
+  async function call(method: string, request: Uint8Array, decoder: BodyDecoder): Promise<void> {
     let endOfStream: { flags: number; data: Uint8Array } | undefined;
     const { status, headers, trailers } = await post(
       `/modelmora.InferenceService/${method}`,
       envelope(0, request),
-      (data) => {
-        splitter.push(data, (flags, message) => {
-          if (flags === 0) onMessage(message);
-          else endOfStream = { flags, data: message };
-        });
-      },
+      (data) =>
+        decoder.push(data, (flags, message) => {
+          endOfStream = { flags, data: message };
+        }),
     );
     if (status !== 200) {
       throw new Error(`${method}: HTTP ${status}`);
     }
-    if (splitter.pendingBytes > 0) {
+    if (decoder.pendingBytes > 0) {
       throw new VerificationError(`${method}: the response ended inside a message`);
     }
     checkStatus(options.protocol, method, headers, trailers, endOfStream);
@@ -156,15 +152,29 @@ export function createWireBenchClient(options: WireBenchClientOptions): BenchCli
       const started = performance.now();
       let firstChunkMs = -1;
       let chunks = 0;
-      await call("StreamInference", request, (bytes) => {
-        if (firstChunkMs < 0) firstChunkMs = performance.now() - started;
-        chunks++;
-        const response = fromBinary(InferenceResponseSchema, bytes);
-        const metadata = response.metadata;
-        const index = Number(metadata.image_index);
-        assembler.declare(index, Number(metadata.image_bytes), metadata.image_sha256);
-        assembler.add(index, response.data, Number(metadata.chunk_offset));
+      const decoder = new StreamingChunkDecoder({
+        onFirstByte() {
+          if (firstChunkMs < 0) firstChunkMs = performance.now() - started;
+        },
+        onMetadata(metadata) {
+          assembler.declare(
+            Number(metadata.image_index),
+            Number(metadata.image_bytes),
+            metadata.image_sha256,
+          );
+        },
+        onData(metadata, data, offsetInChunk) {
+          assembler.add(
+            Number(metadata.image_index),
+            data,
+            Number(metadata.chunk_offset) + offsetInChunk,
+          );
+        },
+        onMessage() {
+          chunks++;
+        },
       });
+      await call("StreamInference", request, decoder);
       return {
         firstChunkMs,
         totalMs: performance.now() - started,
@@ -190,24 +200,44 @@ export function createWireBenchClient(options: WireBenchClientOptions): BenchCli
         if (models === 0) throw new VerificationError("ListModels answered with no models");
         return;
       }
-      await call("ListModels", new Uint8Array(0), (bytes) => {
-        models = fromBinary(ListModelsResponseSchema, bytes).models.length;
-      });
+      await call(
+        "ListModels",
+        new Uint8Array(0),
+        new EnvelopeSplitter((message) => {
+          models = fromBinary(ListModelsResponseSchema, message).models.length;
+        }),
+      );
       if (models === 0) throw new VerificationError("ListModels answered with no models");
     },
   };
 }
 
-/** Splits a byte stream into envelopes: 1 byte of flags, 4 of length, the message. */
-class EnvelopeSplitter {
+/** Reads a response body; hands envelopes other than data messages to onOther. */
+interface BodyDecoder {
+  /** Bytes of an unfinished envelope. */
+  readonly pendingBytes: number;
+  push(data: Buffer, onOther: (flags: number, message: Uint8Array) => void): void;
+}
+
+/**
+ * Splits a byte stream into envelopes (1 byte of flags, 4 of length, the
+ * message) and hands each data message, whole, to onMessage: a message that
+ * arrived in one read is used in place, one split across reads is gathered
+ * with one copy. For small messages.
+ */
+class EnvelopeSplitter implements BodyDecoder {
   private parts: Buffer[] = [];
   private partsBytes = 0;
+
+  constructor(private readonly onMessage: (message: Uint8Array) => void) {}
 
   get pendingBytes(): number {
     return this.partsBytes;
   }
 
-  push(data: Buffer, onEnvelope: (flags: number, message: Uint8Array) => void): void {
+  push(data: Buffer, onOther: (flags: number, message: Uint8Array) => void): void {
+    const onEnvelope = (flags: number, message: Uint8Array) =>
+      flags === 0 ? this.onMessage(message) : onOther(flags, message);
     let chunk = data;
     if (this.partsBytes > 0) {
       this.parts.push(chunk);
@@ -230,6 +260,190 @@ class EnvelopeSplitter {
     if (offset < chunk.byteLength) {
       this.parts.push(chunk.subarray(offset));
       this.partsBytes = chunk.byteLength - offset;
+    }
+  }
+}
+
+/** What StreamingChunkDecoder reports, as InferenceResponse messages arrive. */
+interface ChunkEvents {
+  onFirstByte(): void;
+  /** A message's metadata, before any of its data. */
+  onMetadata(metadata: Record<string, string>): void;
+  /** A piece of a message's `data`, at offsetInChunk within that field. */
+  onData(metadata: Record<string, string>, data: Uint8Array, offsetInChunk: number): void;
+  /** A message is complete. */
+  onMessage(): void;
+}
+
+/**
+ * Decodes a stream of enveloped InferenceResponse messages without
+ * gathering them: every field but `data` (a few hundred bytes) is collected
+ * and decoded with protobuf-es; `data` is handed on in the pieces it
+ * arrives in, never copied. When `data` comes before `metadata` in a
+ * message (field order is free in protobuf), it is held until the message
+ * ends. This is how a client reads a large `bytes` field at the speed of a
+ * raw byte stream; standard gRPC clients gather each message first.
+ */
+class StreamingChunkDecoder implements BodyDecoder {
+  private readonly head = Buffer.alloc(5);
+  private headBytes = 0;
+  /** Bytes left in the current envelope; -1 between envelopes. */
+  private messageLeft = -1;
+  private flags = 0;
+  /** Non-data envelope (trailers, end of stream) being gathered. */
+  private other: Buffer[] = [];
+  /** The current message's fields other than data, as protobuf bytes. */
+  private small: number[] = [];
+  /** Varint being read: its bytes. */
+  private varint: number[] = [];
+  private state: "tag" | "varint-value" | "length" | "bytes" | "fixed" | "data" = "tag";
+  private field = 0;
+  private left = 0;
+  private dataOffset = 0;
+  private metadata: Record<string, string> | undefined;
+  private heldData: Uint8Array[] = [];
+  private seenFirstByte = false;
+
+  constructor(private readonly events: ChunkEvents) {}
+
+  get pendingBytes(): number {
+    return this.messageLeft > 0 || this.headBytes > 0 ? 1 : 0;
+  }
+
+  push(data: Buffer, onOther: (flags: number, message: Uint8Array) => void): void {
+    if (!this.seenFirstByte) {
+      this.seenFirstByte = true;
+      this.events.onFirstByte();
+    }
+    let at = 0;
+    while (at < data.byteLength) {
+      if (this.messageLeft < 0) {
+        const n = Math.min(5 - this.headBytes, data.byteLength - at);
+        data.copy(this.head, this.headBytes, at, at + n);
+        this.headBytes += n;
+        at += n;
+        if (this.headBytes < 5) return;
+        this.headBytes = 0;
+        this.flags = this.head[0] as number;
+        this.messageLeft = this.head.readUInt32BE(1);
+        this.startMessage();
+        if (this.messageLeft === 0) this.endMessage(onOther);
+        continue;
+      }
+      const n = Math.min(this.messageLeft, data.byteLength - at);
+      const piece = data.subarray(at, at + n);
+      if (this.flags === 0) this.consume(piece);
+      else this.other.push(piece);
+      at += n;
+      this.messageLeft -= n;
+      if (this.messageLeft === 0) this.endMessage(onOther);
+    }
+  }
+
+  private startMessage(): void {
+    this.other = [];
+    this.small = [];
+    this.varint = [];
+    this.state = "tag";
+    this.dataOffset = 0;
+    this.metadata = undefined;
+    this.heldData = [];
+  }
+
+  private endMessage(onOther: (flags: number, message: Uint8Array) => void): void {
+    this.messageLeft = -1;
+    if (this.flags !== 0) {
+      onOther(this.flags, Buffer.concat(this.other));
+      return;
+    }
+    if (this.state !== "tag") {
+      throw new VerificationError("a message ended inside a field");
+    }
+    if (this.metadata === undefined) {
+      this.metadata = this.decodeSmall();
+      this.events.onMetadata(this.metadata);
+    }
+    let offset = 0;
+    for (const held of this.heldData) {
+      this.events.onData(this.metadata, held, offset);
+      offset += held.byteLength;
+    }
+    this.events.onMessage();
+  }
+
+  private decodeSmall(): Record<string, string> {
+    return fromBinary(InferenceResponseSchema, Uint8Array.from(this.small)).metadata;
+  }
+
+  /** Feeds bytes of a data message through the field state machine. */
+  private consume(piece: Buffer): void {
+    let at = 0;
+    while (at < piece.byteLength) {
+      if (this.state === "data") {
+        const n = Math.min(this.left, piece.byteLength - at);
+        const slice = piece.subarray(at, at + n);
+        if (this.metadata !== undefined) {
+          this.events.onData(this.metadata, slice, this.dataOffset);
+        } else {
+          this.heldData.push(slice);
+        }
+        this.dataOffset += n;
+        this.left -= n;
+        at += n;
+        if (this.left === 0) this.state = "tag";
+        continue;
+      }
+      if (this.state === "bytes" || this.state === "fixed") {
+        const n = Math.min(this.left, piece.byteLength - at);
+        for (let i = 0; i < n; i++) this.small.push(piece[at + i] as number);
+        this.left -= n;
+        at += n;
+        if (this.left === 0) this.state = "tag";
+        continue;
+      }
+      // A varint: tag, varint value or length.
+      const byte = piece[at] as number;
+      at++;
+      this.varint.push(byte);
+      if (byte & 0x80) continue;
+      const bytes = this.varint;
+      this.varint = [];
+      let value = 0;
+      for (let i = bytes.length - 1; i >= 0; i--)
+        value = value * 128 + ((bytes[i] as number) & 0x7f);
+      if (this.state === "tag") {
+        this.field = value >>> 3;
+        const wireType = value & 7;
+        if (this.field === 4 && wireType === 2) {
+          this.state = "length";
+          continue;
+        }
+        this.small.push(...bytes);
+        if (wireType === 0) this.state = "varint-value";
+        else if (wireType === 2) this.state = "length";
+        else if (wireType === 1 || wireType === 5) {
+          this.state = "fixed";
+          this.left = wireType === 1 ? 8 : 4;
+        } else throw new VerificationError(`unsupported wire type ${wireType}`);
+      } else if (this.state === "varint-value") {
+        this.small.push(...bytes);
+        this.state = "tag";
+      } else if (this.field === 4) {
+        // data's length: decode what came before, then stream the bytes.
+        this.left = value;
+        this.state = value === 0 ? "tag" : "data";
+        if (this.metadata === undefined) {
+          const metadata = this.decodeSmall();
+          if (metadata.image_index !== undefined) {
+            this.metadata = metadata;
+            this.events.onMetadata(metadata);
+          }
+        }
+      } else {
+        this.small.push(...bytes);
+        this.left = value;
+        this.state = value === 0 ? "tag" : "bytes";
+      }
     }
   }
 }
