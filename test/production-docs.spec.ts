@@ -61,7 +61,8 @@ const allBlocks = docs.flat();
 
 /** A Python 3 that has grpcio and grpcio-tools, or undefined. */
 async function findPython(): Promise<string | undefined> {
-  for (const python of ["python3", "/usr/bin/python3"]) {
+  // Debian's interpreter first: it is the one CI gives grpcio.
+  for (const python of [process.env.MODELMORA_PYTHON ?? "/usr/bin/python3", "python3"]) {
     const probe = await run(python, ["-c", "import grpc, grpc_tools"]).catch(() => undefined);
     if (probe?.code === 0) return python;
   }
@@ -125,7 +126,9 @@ describe("the examples in docs/", () => {
     const bin = join(work.path, "bin");
     await mkdir(bin);
     if (python !== undefined) {
-      const resolved = (await run("sh", ["-c", `command -v ${python}`])).stdout
+      // Ask the interpreter itself: a shell's `command -v` may search
+      // another PATH (npm puts its own directories first).
+      const resolved = (await run(python, ["-c", "import sys; print(sys.executable)"])).stdout
         .toString("utf8")
         .trim();
       await symlink(resolved, join(bin, "python3"));
@@ -176,10 +179,13 @@ describe("the examples in docs/", () => {
             t.skip("no Python with grpcio and grpcio-tools here");
             return;
           }
-          result = await run("bash", ["-e", "-o", "pipefail", "-c", code], {
-            cwd: work.path,
-            env,
-          });
+          // Name the interpreter by its path: bash may re-order PATH (a
+          // BASH_ENV that runs `pyenv init`, say) and find another python3.
+          result = await run(
+            "bash",
+            ["-e", "-o", "pipefail", "-c", code.replace(/^python3 /gm, `${python ?? "python3"} `)],
+            { cwd: work.path, env },
+          );
           break;
         case "ts":
         case "js": {

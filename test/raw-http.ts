@@ -6,6 +6,7 @@
 import http from "node:http";
 import http2 from "node:http2";
 import { gunzipSync } from "node:zlib";
+import { codeLabels } from "../src/observability/index.js";
 import { parseEnvelopes } from "./helpers.js";
 
 /** A request to send as it is. */
@@ -120,26 +121,8 @@ export interface WireStatus {
   message: string;
 }
 
-/** gRPC status numbers by Connect code name. */
-const grpcCodeNames = [
-  "ok",
-  "canceled",
-  "unknown",
-  "invalid_argument",
-  "deadline_exceeded",
-  "not_found",
-  "already_exists",
-  "permission_denied",
-  "resource_exhausted",
-  "failed_precondition",
-  "aborted",
-  "out_of_range",
-  "unimplemented",
-  "internal",
-  "unavailable",
-  "data_loss",
-  "unauthenticated",
-];
+/** gRPC status numbers by Connect code name: a status's index in codeLabels. */
+const grpcCodeNames: readonly string[] = codeLabels;
 
 /** The status of a gRPC response: trailers, or headers for a trailers-only one. */
 export function grpcStatus(res: RawResponse): WireStatus {

@@ -16,6 +16,7 @@
 import { randomUUID } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
 import { generateBatch, modelProfiles } from "../../src/imaging/index.js";
+import { imageMetadata } from "../../src/server/inference-core.js";
 import {
   announce,
   baselineSettingsFromArgs,
@@ -59,16 +60,8 @@ function main(): void {
           abort.signal,
         );
         for await (const image of images) {
-          const metadata = {
-            image_index: String(image.index),
-            image_count: String(request.batch_size),
-            image_bytes: String(image.png.byteLength),
-            image_sha256: image.sha256,
-            content_type: "image/png",
-            width: String(image.widthPx),
-            height: String(image.heightPx),
-            model_id: image.modelId,
-          };
+          // The ModelMora server's metadata, so both send the same messages.
+          const metadata = imageMetadata(image, request.batch_size);
           const totalChunks = Math.max(1, Math.ceil(image.png.byteLength / settings.chunkBytes));
           let chunkIndex = 0;
           for (const data of chunksOf(image.png, settings.chunkBytes)) {

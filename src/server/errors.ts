@@ -1,4 +1,5 @@
 import { Code } from "@connectrpc/connect";
+import { codeLabelFromCode } from "../observability/index.js";
 
 /**
  * HTTP status for each Connect error code, as the Connect protocol maps
@@ -26,7 +27,7 @@ export const httpStatusFromCode: Readonly<Record<Code, number>> = {
 
 /** The snake_case name of a code, as Connect writes it in JSON errors. */
 export function codeName(code: Code): string {
-  return Code[code].replace(/[A-Z]/g, (c, i: number) => (i === 0 ? "" : "_") + c.toLowerCase());
+  return codeLabelFromCode(code);
 }
 
 /**
