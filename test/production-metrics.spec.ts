@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { Code } from "@connectrpc/connect";
+import { clientCases } from "./clients.js";
 import { startServer, type TestServer, waitFor } from "./helpers.js";
 import {
   assertCode,
@@ -26,13 +27,7 @@ import {
 
 /** Every protocol over every HTTP version it runs on. */
 const everyTransport: readonly ProtocolCase[] = [
-  { name: "grpc over HTTP/2", protocol: "grpc", httpVersion: "2" },
-  { name: "grpc-web over HTTP/1.1", protocol: "grpc-web", httpVersion: "1.1" },
-  { name: "grpc-web over HTTP/2", protocol: "grpc-web", httpVersion: "2" },
-  { name: "connect over HTTP/1.1", protocol: "connect", httpVersion: "1.1" },
-  { name: "connect over HTTP/2", protocol: "connect", httpVersion: "2" },
-  { name: "connect-json over HTTP/1.1", protocol: "connect-json", httpVersion: "1.1" },
-  { name: "connect-json over HTTP/2", protocol: "connect-json", httpVersion: "2" },
+  ...clientCases,
   { name: "rest over HTTP/1.1", protocol: "rest", httpVersion: "1.1" },
   { name: "rest over HTTP/2", protocol: "rest", httpVersion: "2" },
 ];

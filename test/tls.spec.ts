@@ -16,36 +16,11 @@ import {
   curl,
   inspectPng,
   reassemble,
-  run,
   startServer,
   type TestServer,
 } from "./helpers.js";
+import { makeCertificate } from "./production-support.js";
 import { createSeedClient, streamSeed } from "./seed-client.js";
-
-/** Makes a self-signed certificate for localhost and 127.0.0.1 in dir. */
-async function makeCertificate(dir: string): Promise<{ cert: Buffer; key: Buffer }> {
-  const certPath = join(dir, "cert.pem");
-  const keyPath = join(dir, "key.pem");
-  const result = await run("openssl", [
-    "req",
-    "-x509",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
-    "-subj",
-    "/CN=localhost",
-    "-days",
-    "1",
-    "-addext",
-    "subjectAltName=DNS:localhost,IP:127.0.0.1",
-    "-keyout",
-    keyPath,
-    "-out",
-    certPath,
-  ]);
-  assert.equal(result.code, 0, `openssl failed: ${result.stderr}`);
-  return { cert: await readFile(certPath), key: await readFile(keyPath) };
-}
 
 /** The protocol ALPN settles on when the client offers protocols. */
 function negotiate(port: number, ca: Buffer, protocols: string[]): Promise<string | false> {
@@ -67,9 +42,9 @@ describe("TLS with ALPN", () => {
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "modelmora-tls-"));
     certPath = join(dir, "cert.pem");
-    const pair = await makeCertificate(dir);
-    cert = pair.cert;
-    srv = await startServer({ tls: pair });
+    const made = await makeCertificate(dir);
+    cert = Buffer.from(made.cert);
+    srv = await startServer({ tls: { cert, key: await readFile(made.keyPath) } });
   });
   after(async () => {
     await srv?.close();
