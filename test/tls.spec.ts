@@ -11,14 +11,7 @@ import tls from "node:tls";
 import * as grpc from "@grpc/grpc-js";
 import { createInferenceClient } from "../src/client/index.js";
 import { clientCases } from "./clients.js";
-import {
-  collect,
-  curl,
-  inspectPng,
-  reassemble,
-  startServer,
-  type TestServer,
-} from "./helpers.js";
+import { collect, curl, inspectPng, reassemble, startServer, type TestServer } from "./helpers.js";
 import { makeCertificate } from "./production-support.js";
 import { createSeedClient, streamSeed } from "./seed-client.js";
 
