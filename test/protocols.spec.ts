@@ -40,12 +40,13 @@ describe("every protocol through the Connect clients", () => {
         inference.close();
       });
 
-      it("lists the three models, the limits and the renderer", async () => {
+      it("lists the four models, the limits and the renderer", async () => {
         const res = await inference.client.listModels({});
         assert.deepEqual(
           res.models.map((m) => [m.id, m.width, m.height]),
           [
             ["noise-1000", 1000, 1000],
+            ["test-model", 1024, 1024],
             ["scene-1024", 1024, 1024],
             ["thumb-64", 64, 64],
           ],
@@ -82,7 +83,7 @@ describe("every protocol through the Connect clients", () => {
         await assertConnectError(
           collect(inference.client.streamInference({ modelId: "nope", prompt: "x", batchSize: 1 })),
           Code.NotFound,
-          /model_id "nope".*noise-1000, scene-1024, thumb-64/,
+          /model_id "nope".*noise-1000, test-model, scene-1024, thumb-64/,
         );
       });
 
@@ -140,7 +141,7 @@ describe("every protocol through the Connect clients", () => {
         );
         assert.equal(reassemble(chunks).length, 1);
         const res = await inference.client.listModels({});
-        assert.equal(res.models.length, 3);
+        assert.equal(res.models.length, 4);
       });
     });
   }

@@ -80,7 +80,12 @@ export function createImageGenerator(options: ImageGeneratorOptions): ImageGener
       surface.context.globalAlpha = 1;
       surface.context.fillStyle = "black";
       surface.context.fillRect(0, 0, model.widthPx, model.heightPx);
-      model.draw(surface.context, createRandom(model.id, prompt, index));
+      model.draw(
+        surface.context,
+        createRandom(model.id, prompt, index),
+        model.widthPx,
+        model.heightPx,
+      );
       const png = await surface.encodePng(model.compressionLevel);
       const image: GeneratedImage = {
         modelId: model.id,

@@ -14,8 +14,8 @@ export interface ModelProfile {
    * model stores it (level 0): the same size as level 6 at half the time.
    */
   readonly compressionLevel: number;
-  /** Draws one image on a canvas of widthPx × heightPx. */
-  draw(context: Context2d, random: Random): void;
+  /** Draws one image on a canvas of widthPx × heightPx (given again for convenience). */
+  draw(context: Context2d, random: Random, widthPx: number, heightPx: number): void;
 }
 
 /**
@@ -24,6 +24,9 @@ export interface ModelProfile {
  * - noise-1000 is the original proof of concept's workload: 1000×1000 RGB
  *   random noise, about 3.0 MB per PNG, so a batch of 10 is about 30.1 MB in
  *   40 chunks of 1 MB.
+ * - test-model is the model id the proof of concept's own client asks for:
+ *   1024×1024 RGB uniform noise, as its server drew, about 3.15 MB per PNG,
+ *   so a batch of 10 is about 31.5 MB in 40 chunks.
  * - scene-1024 draws a landscape the way an image model's output looks: sky,
  *   sun, ridges, water and film grain; about 1-2 MB per PNG.
  * - thumb-64 draws the same kind of scene at 64×64, a few KB per image: the
@@ -35,6 +38,15 @@ export const modelProfiles: readonly ModelProfile[] = [
     description: "1000×1000 RGB uniform noise, the proof of concept's workload (about 3.0 MB/PNG)",
     widthPx: 1000,
     heightPx: 1000,
+    compressionLevel: 0,
+    draw: drawNoise,
+  },
+  {
+    id: "test-model",
+    description:
+      "1024×1024 RGB uniform noise, the model id and image size of the proof of concept's own client and server (about 3.15 MB/PNG)",
+    widthPx: 1024,
+    heightPx: 1024,
     compressionLevel: 0,
     draw: drawNoise,
   },
@@ -61,13 +73,14 @@ export function findModel(id: string): ModelProfile | undefined {
   return modelProfiles.find((model) => model.id === id);
 }
 
-// One ImageData per canvas, reused: the generator reuses canvases too.
+// One ImageData per canvas, reused: the generator reuses canvases too, and
+// a canvas keeps its size, so its ImageData fits it.
 const noiseImages = new WeakMap<Context2d, { data: Uint8ClampedArray }>();
 
-function drawNoise(context: Context2d, random: Random): void {
+function drawNoise(context: Context2d, random: Random, widthPx: number, heightPx: number): void {
   let image = noiseImages.get(context);
   if (image === undefined) {
-    image = context.createImageData(1000, 1000);
+    image = context.createImageData(widthPx, heightPx);
     noiseImages.set(context, image);
   }
   const words = new Uint32Array(image.data.buffer, image.data.byteOffset, image.data.length / 4);

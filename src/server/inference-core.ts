@@ -92,6 +92,10 @@ export function* chunksOf(image: GeneratedImage, chunkBytes: number): Generator<
 export function imageMetadata(image: GeneratedImage, imageCount: number): Record<string, string> {
   return {
     image_index: String(image.index),
+    // The proof of concept's server named the image's index result_index and
+    // sent its format; its clients read both.
+    result_index: String(image.index),
+    format: "png",
     image_count: String(imageCount),
     image_bytes: String(image.png.byteLength),
     image_sha256: image.sha256,

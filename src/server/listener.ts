@@ -52,6 +52,7 @@ export function createListener(handler: Handler, options: ListenerOptions = {}):
 
   const onSession = (session: http2.ServerHttp2Session) => {
     sessions.add(session);
+    session.on("error", () => {});
     session.once("close", () => sessions.delete(session));
     if (options.connectionWindowBytes !== undefined) {
       session.setLocalWindowSize(options.connectionWindowBytes);
@@ -100,6 +101,10 @@ export function createListener(handler: Handler, options: ListenerOptions = {}):
   }
 
   server.on("connection", (socket: net.Socket) => {
+    // A peer that resets the connection (before its first byte, say) makes
+    // the socket emit "error"; without a listener that would end the process.
+    // The socket closes either way, which is all there is to do.
+    socket.on("error", () => {});
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
     // Streams of 1 MB chunks gain nothing from Nagle's algorithm.

@@ -48,6 +48,8 @@ export interface RestRoutesOptions {
  *   the images out as a chunked body: the PNG itself for batch_size 1,
  *   multipart/mixed with one image/png part per image otherwise.
  * - GET /healthz: {"status":"SERVING", ...}.
+ * - GET /health: {"status":"healthy"}, the proof of concept's FastAPI health
+ *   route, which its client probes before it tries REST.
  * - GET /v1/models: ListModelsResponse as proto JSON.
  */
 export type RestRoutes = (
@@ -61,6 +63,7 @@ export type RestRoutes = (
 export const restRouteMethods: Readonly<Record<string, readonly string[]>> = {
   "/infer/stream": ["POST"],
   "/healthz": ["GET", "HEAD"],
+  "/health": ["GET", "HEAD"],
   "/v1/models": ["GET", "HEAD"],
   "/metrics": ["GET", "HEAD"],
 };
@@ -94,7 +97,7 @@ export function createRestRoutes(options: RestRoutesOptions): RestRoutes {
       }
     };
     const access: Access =
-      path === "/healthz"
+      path === "/healthz" || path === "/health"
         ? options.access.health
         : path === "/metrics"
           ? options.access.metrics
@@ -109,6 +112,11 @@ export function createRestRoutes(options: RestRoutesOptions): RestRoutes {
             case "/healthz": {
               const health = options.health();
               sendJson(res, health.serving ? 200 : 503, health.body);
+              break;
+            }
+            case "/health": {
+              const { serving } = options.health();
+              sendJson(res, serving ? 200 : 503, { status: serving ? "healthy" : "unhealthy" });
               break;
             }
             case "/metrics": {

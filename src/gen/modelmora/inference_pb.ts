@@ -104,6 +104,8 @@ export type InferenceResponse = Message<"modelmora.InferenceResponse"> & {
    *   "content_type"  "image/png"
    *   "width", "height"  image size in pixels
    *   "model_id"      the model that drew it
+   *   "result_index"  the same as image_index, and "format" "png": the
+   *                   names the proof of concept's server used
    *
    * @generated from field: map<string, string> metadata = 5;
    */
