@@ -225,6 +225,7 @@ describe("generateBatch", () => {
         return Promise.resolve({ ...fakeImage(10), index });
       },
       cacheStats: () => ({ entries: 0, bytes: 0 }),
+      renderStats: () => ({ running: 0, queued: 0 }),
     };
     return counter;
   }

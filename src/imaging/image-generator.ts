@@ -50,6 +50,11 @@ export interface ImageGenerator {
   generate(model: ModelProfile, prompt: string, index: number): Promise<GeneratedImage>;
   /** Cache occupancy, for health and metrics. */
   cacheStats(): { entries: number; bytes: number };
+  /**
+   * Renders now drawing or encoding (`running`) and waiting for a slot
+   * (`queued`), for metrics and for tests that wait until nothing is drawn.
+   */
+  renderStats(): { running: number; queued: number };
 }
 
 /** Default cache budget: 64 MiB, about 21 noise-1000 images. */
@@ -138,6 +143,7 @@ export function createImageGenerator(options: ImageGeneratorOptions): ImageGener
       return promise;
     },
     cacheStats: () => ({ entries: cache.size, bytes: cache.sizeBytes }),
+    renderStats: () => ({ running: limit.held, queued: limit.waiting }),
   };
 }
 
@@ -182,12 +188,23 @@ export async function* generateBatch(
 interface Semaphore {
   acquire(): Promise<void>;
   release(): void;
+  /** Permits taken now. */
+  readonly held: number;
+  /** Callers waiting for a permit. */
+  readonly waiting: number;
 }
 
 function createSemaphore(permits: number): Semaphore {
-  let available = Math.max(1, permits);
+  const total = Math.max(1, permits);
+  let available = total;
   const waiting: (() => void)[] = [];
   return {
+    get held() {
+      return total - available;
+    },
+    get waiting() {
+      return waiting.length;
+    },
     acquire() {
       if (available > 0) {
         available--;

@@ -80,6 +80,9 @@ export interface ImageLabels {
  * - image_generation_seconds{model,renderer}: histogram of render times of
  *   images that were drawn (not cached), latencyBucketsSeconds.
  * - images_total{model,renderer,cached}: images served, cached "true" or "false".
+ * - renders_in_progress{state}: images being drawn and encoded now
+ *   (state="running") and waiting for a render slot (state="queued"), read
+ *   when scraped from the source given to watchRenders.
  *
  * Label values are bounded: protocol, http_version and code come from fixed
  * sets (an unknown code counts as "unknown"), and method and model keep the
@@ -104,6 +107,8 @@ export interface Metrics {
    * observes its render time, in seconds, in image_generation_seconds.
    */
   imageGenerated(labels: ImageLabels, seconds: number): void;
+  /** Makes renders_in_progress read from source at every scrape. */
+  watchRenders(source: () => { running: number; queued: number }): void;
 }
 
 const callLabelNames = ["protocol", "http_version", "method"] as const;
@@ -168,6 +173,19 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     registers,
   });
 
+  let renderSource: (() => { running: number; queued: number }) | undefined;
+  new Gauge({
+    name: "modelmora_renders_in_progress",
+    help: "Images being drawn and encoded (state=running) or waiting for a render slot (state=queued).",
+    labelNames: ["state"],
+    registers,
+    collect() {
+      const stats = renderSource?.() ?? { running: 0, queued: 0 };
+      this.set({ state: "running" }, stats.running);
+      this.set({ state: "queued" }, stats.queued);
+    },
+  });
+
   const methodLabel = boundedLabel(maxLabelValues);
   const modelLabel = boundedLabel(maxLabelValues);
   const rendererLabel = boundedLabel(8);
@@ -220,6 +238,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
           activeStreams.dec(labels);
         }
       }
+    },
+    watchRenders: function watchRenders(source) {
+      renderSource = source;
     },
     imageGenerated: function imageGenerated(image, seconds) {
       const labels = { model: modelLabel(image.model), renderer: rendererLabel(image.renderer) };

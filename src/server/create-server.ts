@@ -104,6 +104,11 @@ export interface ServerOptions {
    * true; false serializes every message with protobuf-es, as JSON always is.
    */
   zeroCopyChunks?: boolean;
+  /**
+   * The clock of rate limits and daily quotas, in milliseconds since the
+   * epoch. Default Date.now; tests pass a fake one to move time on.
+   */
+  now?: () => number;
   /** Where logs go. Default: nowhere (a silent logger). */
   logger?: ServerLogger;
   /** Where metrics go. Default: a registry of this server's own. */
@@ -167,6 +172,7 @@ export function createServer(options: ServerOptions = {}): ModelMoraServer {
       );
     },
   });
+  metrics.watchRenders(() => generator.renderStats());
   const service = createInferenceService({ generator, limits });
   const health = createHealthState();
   const shutdown = new AbortController();
@@ -178,6 +184,7 @@ export function createServer(options: ServerOptions = {}): ModelMoraServer {
     limiter: createLimiter({
       defaults: { ...unlimited, ...options.keyLimits },
       maxServerStreams: options.maxServerStreams ?? 0,
+      now: options.now,
     }),
     isDraining: () => !health.serving,
   });
