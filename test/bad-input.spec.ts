@@ -174,7 +174,7 @@ describe("bad input over every protocol", () => {
         await expectError(
           encode(format, { modelId: "gpt-image", prompt: "x", batchSize: 1 }),
           "not_found",
-          /model_id "gpt-image" is not a model of this server; one of: noise-1000, test-model, scene-1024, thumb-64/,
+          /model_id "gpt-image" is not a model of this server; one of: noise-1000, test-model, scene-1024, thumb-64, noise-1k, noise-10k, noise-100k, noise-1m, noise-10m/,
         );
       });
 
@@ -305,7 +305,7 @@ describe("bad input over every protocol", () => {
           assert.match(status.message, pattern);
           const ok = await post("application/json", "{}");
           assert.equal(ok.status, 200);
-          assert.equal(JSON.parse(ok.body.toString("utf8")).models.length, 4);
+          assert.equal(JSON.parse(ok.body.toString("utf8")).models.length, 9);
         });
       }
     }

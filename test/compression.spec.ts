@@ -127,6 +127,6 @@ describe("compression", () => {
       assert.equal(res.headers["grpc-encoding"], "gzip");
     }
     const data = compressed ? gunzipSync(message.data) : message.data;
-    assert.equal(fromBinary(ListModelsResponseSchema, data).models.length, 4);
+    assert.equal(fromBinary(ListModelsResponseSchema, data).models.length, 9);
   });
 });

@@ -78,7 +78,17 @@ describe("curl", () => {
         const models = (post.body as { models: { id: string }[]; renderer: string }).models;
         assert.deepEqual(
           models.map((model) => model.id),
-          ["noise-1000", "test-model", "scene-1024", "thumb-64"],
+          [
+            "noise-1000",
+            "test-model",
+            "scene-1024",
+            "thumb-64",
+            "noise-1k",
+            "noise-10k",
+            "noise-100k",
+            "noise-1m",
+            "noise-10m",
+          ],
         );
       });
 
@@ -137,7 +147,7 @@ describe("curl", () => {
         assert.ok("entries" in body.cache && "bytes" in body.cache);
         const models = await json([`${srv.url}/v1/models`]);
         assert.equal(models.status, 200);
-        assert.equal((models.body as { models: unknown[] }).models.length, 4);
+        assert.equal((models.body as { models: unknown[] }).models.length, 9);
         const head = await curl([...args, "-I", `${srv.url}/healthz`]);
         assert.equal(parseHeaderDump(head.stdout.toString("utf8")).status, 200);
       });

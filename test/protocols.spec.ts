@@ -40,7 +40,7 @@ describe("every protocol through the Connect clients", () => {
         inference.close();
       });
 
-      it("lists the four models, the limits and the renderer", async () => {
+      it("lists the nine models, the limits and the renderer", async () => {
         const res = await inference.client.listModels({});
         assert.deepEqual(
           res.models.map((m) => [m.id, m.width, m.height]),
@@ -49,6 +49,11 @@ describe("every protocol through the Connect clients", () => {
             ["test-model", 1024, 1024],
             ["scene-1024", 1024, 1024],
             ["thumb-64", 64, 64],
+            ["noise-1k", 17, 17],
+            ["noise-10k", 57, 57],
+            ["noise-100k", 182, 182],
+            ["noise-1m", 576, 576],
+            ["noise-10m", 1824, 1824],
           ],
         );
         for (const model of res.models) {
@@ -83,7 +88,7 @@ describe("every protocol through the Connect clients", () => {
         await assertConnectError(
           collect(inference.client.streamInference({ modelId: "nope", prompt: "x", batchSize: 1 })),
           Code.NotFound,
-          /model_id "nope".*noise-1000, test-model, scene-1024, thumb-64/,
+          /model_id "nope".*noise-1000, test-model, scene-1024, thumb-64, noise-1k, noise-10k, noise-100k, noise-1m, noise-10m/,
         );
       });
 
@@ -141,7 +146,7 @@ describe("every protocol through the Connect clients", () => {
         );
         assert.equal(reassemble(chunks).length, 1);
         const res = await inference.client.listModels({});
-        assert.equal(res.models.length, 4);
+        assert.equal(res.models.length, 9);
       });
     });
   }

@@ -89,7 +89,7 @@ describe("validateInferenceRequest", () => {
       "an empty model_id",
       { modelId: "", prompt: "", batchSize: 1 },
       Code.InvalidArgument,
-      /model_id is required; one of: noise-1000, test-model, scene-1024, thumb-64/,
+      /model_id is required; one of: noise-1000, test-model, scene-1024, thumb-64, noise-1k, noise-10k, noise-100k, noise-1m, noise-10m/,
     ],
     [
       "an unknown model_id",

@@ -63,7 +63,7 @@ describe("TLS with ALPN", () => {
       });
       try {
         const models = await inference.client.listModels({});
-        assert.equal(models.models.length, 4);
+        assert.equal(models.models.length, 9);
         const images = reassemble(
           await collect(
             inference.client.streamInference({ modelId: "thumb-64", prompt: "tls", batchSize: 2 }),
@@ -112,7 +112,7 @@ describe("TLS with ALPN", () => {
       assert.equal(JSON.parse(health.stdout.toString("utf8")).status, "SERVING");
       // And with the certificate trusted instead of -k.
       const models = await curl(["--cacert", certPath, flag, `${srv.url}/v1/models`]);
-      assert.equal(JSON.parse(models.stdout.toString("utf8")).models.length, 4);
+      assert.equal(JSON.parse(models.stdout.toString("utf8")).models.length, 9);
     });
   }
 });

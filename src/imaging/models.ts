@@ -31,6 +31,10 @@ export interface ModelProfile {
  *   sun, ridges, water and film grain; about 1-2 MB per PNG.
  * - thumb-64 draws the same kind of scene at 64×64, a few KB per image: the
  *   small-payload case where a whole response stays under 100 KB.
+ * - noise-1k, noise-10k, noise-100k, noise-1m and noise-10m are squares of
+ *   RGB noise whose PNG is about 1 KB, 10 KB, 100 KB, 1 MB and 10 MB (with
+ *   noise-1000 at 3 MB): the sizes of the benchmark's payload sweep. Noise
+ *   does not compress, so the PNG size follows from the side alone.
  */
 export const modelProfiles: readonly ModelProfile[] = [
   {
@@ -66,7 +70,25 @@ export const modelProfiles: readonly ModelProfile[] = [
     compressionLevel: 6,
     draw: (context, random) => drawScene(context, random, 64, 64, 0),
   },
+  sweepModel("noise-1k", 17, "1 KB"),
+  sweepModel("noise-10k", 57, "10 KB"),
+  sweepModel("noise-100k", 182, "100 KB"),
+  // 576, not 577: the PNG stays under 1,000,000 bytes, so it is one chunk.
+  sweepModel("noise-1m", 576, "1 MB"),
+  sweepModel("noise-10m", 1824, "10 MB"),
 ];
+
+/** A square of RGB noise whose PNG is about `size`: one step of the payload sweep. */
+function sweepModel(id: string, sidePx: number, size: string): ModelProfile {
+  return {
+    id,
+    description: `${sidePx}×${sidePx} RGB uniform noise, about ${size} per PNG: a step of the payload-size sweep`,
+    widthPx: sidePx,
+    heightPx: sidePx,
+    compressionLevel: 0,
+    draw: drawNoise,
+  };
+}
 
 /** Finds a model profile by id. */
 export function findModel(id: string): ModelProfile | undefined {
