@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import https from "node:https";
 import type net from "node:net";
+import { connect as netConnect } from "node:net";
 import { availableParallelism } from "node:os";
 import type { ServerOptions } from "../../src/server/index.js";
 import { startServer, type TestServer } from "../helpers.js";
@@ -145,6 +146,20 @@ export function waitForSocketClose(
       clearTimeout(timer);
       resolve();
     });
+  });
+}
+
+/** A plain TCP connection to url's port, with no TLS whatever the scheme; errors ignored. */
+export function openSocketTo(url: string): Promise<net.Socket> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = netConnect({ host: hostname, port: Number(port) });
+    socket.once("connect", () => {
+      socket.off("error", reject);
+      socket.on("error", () => {});
+      resolve(socket);
+    });
+    socket.once("error", reject);
   });
 }
 

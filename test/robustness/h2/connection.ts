@@ -47,6 +47,13 @@ export interface H2ConnectionOptions {
   sendPreface?: boolean;
   /** Acknowledge the server's SETTINGS and answer its PINGs. Default true. */
   autoAck?: boolean;
+  /**
+   * Give back the window of every DATA frame at once (WINDOW_UPDATE for the
+   * stream and the connection), as a client that reads does. Default false:
+   * the client never opens its window, so the server can send at most
+   * 65,535 bytes on the whole connection.
+   */
+  autoWindowUpdate?: boolean;
 }
 
 /** What the connection saw of one stream. */
@@ -251,6 +258,12 @@ export function h2OverSocket(
         state.dataBytes += frame.payload.length;
         if (keepData.has(frame.streamId)) state.data.push(frame.payload);
         if (frame.flags & Flag.endStream) state.ended = true;
+        if (options.autoWindowUpdate && frame.payload.length > 0) {
+          write(windowUpdateFrame(0, frame.payload.length));
+          if ((frame.flags & Flag.endStream) === 0) {
+            write(windowUpdateFrame(frame.streamId, frame.payload.length));
+          }
+        }
         break;
       }
     }
