@@ -9,6 +9,8 @@ import https from "node:https";
 import type net from "node:net";
 import { connect as netConnect } from "node:net";
 import { availableParallelism } from "node:os";
+import { Writable } from "node:stream";
+import { createServerLogger, type ServerLogger } from "../../src/observability/index.js";
 import type { ServerOptions } from "../../src/server/index.js";
 import { startServer, type TestServer } from "../helpers.js";
 import { parseSamples, type Sample, sumOf } from "../production-support.js";
@@ -226,4 +228,28 @@ export async function assertServing(url: Target): Promise<void> {
     req.on("error", reject);
   });
   assert.match(body, /^200 .*"status":"SERVING"/);
+}
+
+/** One JSON log line of the server. */
+export type LogLine = Record<string, unknown> & { level: string; msg: string };
+
+/** A logger that keeps its lines, for tests that read what the server logged. */
+export function captureLogs(): { logger: ServerLogger; lines(): LogLine[]; calls(): LogLine[] } {
+  let text = "";
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      text += chunk.toString("utf8");
+      done();
+    },
+  });
+  const lines = () =>
+    text
+      .split("\n")
+      .filter((line) => line.startsWith("{"))
+      .map((line) => JSON.parse(line) as LogLine);
+  return {
+    logger: createServerLogger({ level: "debug", destination }),
+    lines,
+    calls: () => lines().filter((line) => line.msg === "call"),
+  };
 }
