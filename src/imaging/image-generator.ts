@@ -1,25 +1,11 @@
-import { createHash } from "node:crypto";
 import { availableParallelism } from "node:os";
-import { createByteBoundedCache } from "./image-cache.js";
+import { LRUCache } from "lru-cache";
+import { createImageDrawer, type GeneratedImage } from "./draw-image.js";
 import type { ModelProfile } from "./models.js";
-import { createRandom } from "./random.js";
-import type { Renderer, Surface } from "./renderer.js";
+import { createRenderQueue } from "./render-queue.js";
+import type { Renderer } from "./renderer.js";
 
-/** One generated PNG image. */
-export interface GeneratedImage {
-  readonly modelId: string;
-  readonly index: number;
-  readonly widthPx: number;
-  readonly heightPx: number;
-  /** The PNG file. */
-  readonly png: Buffer;
-  /** Hex SHA-256 of png. */
-  readonly sha256: string;
-  /** Milliseconds spent drawing and encoding it; 0 when it came from the cache. */
-  readonly renderMs: number;
-  /** Whether it came from the cache (or from a render another call started). */
-  readonly cached: boolean;
-}
+export type { GeneratedImage } from "./draw-image.js";
 
 /** Options for createImageGenerator. */
 export interface ImageGeneratorOptions {
@@ -36,18 +22,38 @@ export interface ImageGeneratorOptions {
    * memory. Default: the number of CPUs.
    */
   maxConcurrentRenders?: number;
-  /** Called with every image generate() returns, drawn or cached; for metrics. */
+  /**
+   * How many renders may wait for a slot across all calls; past it,
+   * generate() refuses with RESOURCE_EXHAUSTED. Default 64.
+   */
+  maxQueuedRenders?: number;
+  /**
+   * Called with every image drawn (cached false) and every image served from
+   * the cache or from another call's render (cached true); for metrics.
+   */
   onImage?: (image: GeneratedImage) => void;
 }
 
-/** Draws images deterministically, with a cache and bounded concurrency. */
+/** Draws images deterministically, with a cache and a bounded render queue. */
 export interface ImageGenerator {
   readonly rendererName: string;
   /**
    * Returns image `index` of the batch for (model, prompt). The same
-   * arguments always give the same bytes.
+   * arguments always give the same bytes. Calls for an image being drawn
+   * share its render. When `signal` aborts, the call rejects with its
+   * reason: at once if the render had not started (it is dropped when no
+   * other call waits for it), else once the render has finished (a canvas
+   * can't be stopped half-way), so a caller that awaits it knows its work
+   * is gone.
    */
-  generate(model: ModelProfile, prompt: string, index: number): Promise<GeneratedImage>;
+  generate(
+    model: ModelProfile,
+    prompt: string,
+    index: number,
+    signal?: AbortSignal,
+  ): Promise<GeneratedImage>;
+  /** Whether a render could be queued now; new streams are refused when not. */
+  hasRenderRoom(): boolean;
   /** Cache occupancy, for health and metrics. */
   cacheStats(): { entries: number; bytes: number };
   /**
@@ -60,165 +66,134 @@ export interface ImageGenerator {
 /** Default cache budget: 64 MiB, about 21 noise-1000 images. */
 export const defaultCacheBytes = 64 * 1024 * 1024;
 
+/** A render, shared by every call that asked for its image. */
+interface Pending {
+  readonly render: Promise<GeneratedImage>;
+  /** Aborted when the last call waiting for it gives up before it starts. */
+  readonly abandon: AbortController;
+  waiters: number;
+}
+
+/** The cache key of an image. */
+export function imageKey(model: ModelProfile, prompt: string, index: number): string {
+  return `${model.id}\u0000${index}\u0000${prompt}`;
+}
+
 /** Creates an image generator. */
 export function createImageGenerator(options: ImageGeneratorOptions): ImageGenerator {
-  const { renderer } = options;
-  const cache = createByteBoundedCache<GeneratedImage>(options.cacheBytes ?? defaultCacheBytes);
-  // Renders in progress, so concurrent calls for one image share one render.
-  const inFlight = new Map<string, Promise<GeneratedImage>>();
-  const limit = createSemaphore(options.maxConcurrentRenders ?? availableParallelism());
+  const cacheBytes = options.cacheBytes ?? defaultCacheBytes;
+  // lru-cache holds the drawn images, bounded by their total size. Its own
+  // fetch() de-duplication is not used: a shared fetch is aborted by its
+  // first caller's signal, while a render here must go on for as long as
+  // any caller still waits for it.
+  const cache =
+    cacheBytes > 0
+      ? new LRUCache<string, GeneratedImage>({
+          maxSize: cacheBytes,
+          sizeCalculation: (image) => Math.max(1, image.png.byteLength),
+        })
+      : undefined;
+  const inFlight = new Map<string, Pending>();
+  const queue = createRenderQueue({
+    concurrency: options.maxConcurrentRenders ?? availableParallelism(),
+    maxQueued: options.maxQueuedRenders ?? 64,
+  });
+  const drawer = createImageDrawer(options.renderer);
+  const onImage = options.onImage ?? (() => {});
 
-  // Idle canvases by size. A render takes one and gives it back, so the
-  // server holds at most one canvas per concurrent render and size instead
-  // of allocating (and leaving to the garbage collector) about 8 MB of
-  // pixels for every 1000×1000 image.
-  const idleSurfaces = new Map<string, Surface[]>();
-
-  async function render(model: ModelProfile, prompt: string, index: number) {
-    await limit.acquire();
-    const size = `${model.widthPx}x${model.heightPx}`;
-    const surface =
-      idleSurfaces.get(size)?.pop() ?? renderer.createSurface(model.widthPx, model.heightPx);
-    try {
-      const started = performance.now();
-      // A reused canvas starts from the same state as a new one.
-      surface.context.globalAlpha = 1;
-      surface.context.fillStyle = "black";
-      surface.context.fillRect(0, 0, model.widthPx, model.heightPx);
-      model.draw(
-        surface.context,
-        createRandom(model.id, prompt, index),
-        model.widthPx,
-        model.heightPx,
-      );
-      const png = await surface.encodePng(model.compressionLevel);
-      const image: GeneratedImage = {
-        modelId: model.id,
-        index,
-        widthPx: model.widthPx,
-        heightPx: model.heightPx,
-        png,
-        sha256: createHash("sha256").update(png).digest("hex"),
-        renderMs: performance.now() - started,
-        cached: false,
-      };
+  function start(key: string, model: ModelProfile, prompt: string, index: number): Pending {
+    const abandon = new AbortController();
+    // A later render of the same image may have taken this one's place.
+    const forget = () => {
+      if (inFlight.get(key) === pending) inFlight.delete(key);
+    };
+    const render = queue.run(async () => {
+      const image = await drawer.draw(model, prompt, index);
+      onImage(image);
       return image;
-    } finally {
-      const idle = idleSurfaces.get(size) ?? [];
-      idle.push(surface);
-      idleSurfaces.set(size, idle);
-      limit.release();
-    }
-  }
-
-  const observe = (image: GeneratedImage): GeneratedImage => {
-    options.onImage?.(image);
-    return image;
-  };
-
-  return {
-    rendererName: renderer.name,
-    generate(model, prompt, index) {
-      const key = `${model.id}\u0000${index}\u0000${prompt}`;
-      const hit = cache.get(key);
-      if (hit !== undefined) {
-        return Promise.resolve(observe({ ...hit, cached: true, renderMs: 0 }));
-      }
-      const running = inFlight.get(key);
-      if (running !== undefined) {
-        return running.then((image) => observe({ ...image, cached: true, renderMs: 0 }));
-      }
-      const promise = render(model, prompt, index).then(
+    }, abandon.signal);
+    const pending: Pending = {
+      abandon,
+      waiters: 0,
+      render: render.then(
         (image) => {
-          inFlight.delete(key);
-          cache.set(key, image, image.png.byteLength);
-          return observe(image);
+          forget();
+          cache?.set(key, image);
+          return image;
         },
         (err: unknown) => {
-          inFlight.delete(key);
+          forget();
           throw err;
         },
-      );
-      inFlight.set(key, promise);
-      return promise;
+      ),
+    };
+    // A render nobody waits for any more must not surface as an unhandled
+    // rejection; callers see failures through their own promise.
+    pending.render.catch(() => {});
+    inFlight.set(key, pending);
+    return pending;
+  }
+
+  return {
+    rendererName: options.renderer.name,
+    generate(model, prompt, index, signal) {
+      const key = imageKey(model, prompt, index);
+      const hit = cache?.get(key);
+      if (hit !== undefined) {
+        const image = { ...hit, cached: true, renderMs: 0 };
+        onImage(image);
+        return Promise.resolve(image);
+      }
+      // An abandoned render is not joined: it may be dropped from the queue.
+      const running = inFlight.get(key);
+      return running !== undefined && !running.abandon.signal.aborted
+        ? wait(running, signal, (image) => {
+            const shared = { ...image, cached: true, renderMs: 0 };
+            onImage(shared);
+            return shared;
+          })
+        : wait(start(key, model, prompt, index), signal, (image) => image);
     },
-    cacheStats: () => ({ entries: cache.size, bytes: cache.sizeBytes }),
-    renderStats: () => ({ running: limit.held, queued: limit.waiting }),
+    hasRenderRoom: () => queue.hasRoom(),
+    cacheStats: () => ({ entries: cache?.size ?? 0, bytes: cache?.calculatedSize ?? 0 }),
+    renderStats: () => ({ running: queue.running, queued: queue.queued }),
   };
 }
 
 /**
- * Yields the images of a batch in order, and none once `signal` aborts.
- * While the consumer holds image k, images up to k + lookahead + 1 may be
- * started: with the default lookahead of 1, two images are drawn in
- * parallel (on a 2-core machine, both cores) while the current one is sent,
- * which is what keeps an end-to-end stream's throughput above one core's
- * drawing speed. Memory per stream is bounded by the same number.
+ * One more caller of a render. When its signal aborts it stops waiting; the
+ * last caller gone drops a render that has not started (its promise rejects
+ * at once); a running one ends in its own time, and the caller's promise
+ * rejects only then, so a caller that awaits it knows its work is gone.
  */
-export async function* generateBatch(
-  generator: ImageGenerator,
-  model: ModelProfile,
-  prompt: string,
-  count: number,
-  signal: AbortSignal,
-  lookahead = 1,
-): AsyncGenerator<GeneratedImage> {
-  const pending: Promise<GeneratedImage>[] = [];
-  let next = 0;
-  const startNext = () => {
-    const promise = generator.generate(model, prompt, next++);
-    // A render that fails after the consumer went away must not surface as
-    // an unhandled rejection; the consumer sees failures through await.
-    promise.catch(() => {});
-    pending.push(promise);
-  };
-  while (next < count && pending.length <= lookahead) {
-    startNext();
+function wait(
+  pending: Pending,
+  signal: AbortSignal | undefined,
+  served: (image: GeneratedImage) => GeneratedImage,
+): Promise<GeneratedImage> {
+  pending.waiters += 1;
+  if (signal === undefined) {
+    return pending.render.then(served);
   }
-  while (pending.length > 0) {
-    signal.throwIfAborted();
-    const image = await (pending.shift() as Promise<GeneratedImage>);
-    if (next < count) {
-      startNext();
-    }
-    yield image;
-  }
-}
-
-interface Semaphore {
-  acquire(): Promise<void>;
-  release(): void;
-  /** Permits taken now. */
-  readonly held: number;
-  /** Callers waiting for a permit. */
-  readonly waiting: number;
-}
-
-function createSemaphore(permits: number): Semaphore {
-  const total = Math.max(1, permits);
-  let available = total;
-  const waiting: (() => void)[] = [];
-  return {
-    get held() {
-      return total - available;
-    },
-    get waiting() {
-      return waiting.length;
-    },
-    acquire() {
-      if (available > 0) {
-        available--;
-        return Promise.resolve();
-      }
-      return new Promise<void>((resolve) => waiting.push(resolve));
-    },
-    release() {
-      const wake = waiting.shift();
-      if (wake) {
-        wake();
-      } else {
-        available++;
-      }
-    },
-  };
+  return new Promise<GeneratedImage>((resolve, reject) => {
+    let gaveUp = false;
+    const onAbort = () => {
+      gaveUp = true;
+      pending.waiters -= 1;
+      if (pending.waiters === 0) pending.abandon.abort(signal.reason);
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+    pending.render.then(
+      (image) => {
+        signal.removeEventListener("abort", onAbort);
+        if (gaveUp) reject(signal.reason);
+        else resolve(served(image));
+      },
+      (err: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(gaveUp ? signal.reason : err);
+      },
+    );
+  });
 }

@@ -1,7 +1,12 @@
+import { EventEmitter, once } from "node:events";
 import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
-import type { AnyRequest, AnyResponse } from "./rest-route.js";
+import type { CloseReason } from "../observability/index.js";
+import type { AnyRequest, AnyResponse } from "./http-types.js";
+import { type Http1Bounds, http1Settings, watchHttp1 } from "./http1-timeouts.js";
+import { createHttp2SessionGuard, type Http2Bounds } from "./http2-session-guard.js";
+import { sniffHttpVersion } from "./protocol-sniffer.js";
 
 /** TLS material, PEM-encoded. */
 export interface TlsOptions {
@@ -9,106 +14,76 @@ export interface TlsOptions {
   key: string | Buffer;
 }
 
-/** Options for createListener. */
-export interface ListenerOptions {
-  /**
-   * Serve HTTPS, negotiating h2 or http/1.1 by ALPN. Without it the
-   * listener serves cleartext HTTP/1.1 and HTTP/2 with prior knowledge.
-   */
+/** Options for createListener; see ServerOptions for what each means and its default. */
+export interface ListenerOptions extends Http1Bounds, Http2Bounds {
+  /** Serve HTTPS, negotiating h2 or http/1.1 by ALPN; else cleartext HTTP/1.1 and h2 prior knowledge. */
   tls?: TlsOptions;
-  /** SETTINGS the server sends on every HTTP/2 connection. */
-  http2Settings?: http2.Settings;
-  /**
-   * Receive window of each HTTP/2 connection, in bytes (Node's default is
-   * 65,535, set by the protocol). Applied as each session starts.
-   */
-  connectionWindowBytes?: number;
+  maxConcurrentStreams: number;
+  firstByteTimeoutMs: number;
+  tlsHandshakeTimeoutMs: number;
+  /** Called each time the server closes a connection itself, with the reason. */
+  onClose(reason: CloseReason): void;
 }
 
 /** One port that speaks HTTP/1.1 and HTTP/2, with or without TLS. */
 export interface Listener {
-  /** Starts accepting connections. Resolves with the bound port. */
+  /** Starts accepting connections. Resolves with the bound address. */
   listen(port: number, host: string): Promise<net.AddressInfo>;
   /**
-   * Stops accepting connections, lets requests in flight finish for up to
-   * graceMs, then destroys the connections that are left.
+   * Stops accepting connections, closes those that carry no request now
+   * (never sent a byte, idle keep-alive, HTTP/2 without a stream) and the
+   * others as their last request ends (HTTP/2: GOAWAY first).
    */
-  close(graceMs: number): Promise<void>;
-  /** Open connections, for tests that check nothing leaks. */
+  drain(): void;
+  /** Resolves once every connection has closed. */
+  closed(): Promise<void>;
+  /** Destroys every connection left, giving `reason` to the metrics. */
+  destroyAll(reason: CloseReason): void;
+  /** Counts an HTTP/2 stream its client reset after it reached a handler (rapid-reset protection). */
+  streamReset(req: AnyRequest): void;
+  /** Open connections. */
   readonly connectionCount: number;
 }
-
-// RFC 9113 §3.4: every HTTP/2 connection without TLS opens with these 24
-// bytes, which no HTTP/1.x request line can start with.
-const http2Preface = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
 
 type Handler = (req: AnyRequest, res: AnyResponse) => void;
 
 /** Creates a listener that sends every request to handler. */
-export function createListener(handler: Handler, options: ListenerOptions = {}): Listener {
+export function createListener(handler: Handler, options: ListenerOptions): Listener {
   const sockets = new Set<net.Socket>();
-  const sessions = new Set<http2.Http2Session>();
-  const h2Options = { settings: options.http2Settings };
-
+  const sniffing = new Map<net.Socket, () => void>();
+  const sessions = new Set<http2.ServerHttp2Session>();
+  const events = new EventEmitter();
+  let draining = false;
+  const sessionGuard = createHttp2SessionGuard(options, () => draining, options.onClose);
   const onSession = (session: http2.ServerHttp2Session) => {
     sessions.add(session);
-    session.on("error", () => {});
     session.once("close", () => sessions.delete(session));
-    if (options.connectionWindowBytes !== undefined) {
-      session.setLocalWindowSize(options.connectionWindowBytes);
-    }
+    sessionGuard.guard(session);
   };
-
-  let server: net.Server;
-  let http1: http.Server | undefined;
-  if (options.tls !== undefined) {
-    // Node's secure HTTP/2 server does the ALPN negotiation itself and hands
-    // http/1.1 connections to its HTTP/1 code when allowHTTP1 is set.
-    const secure = http2.createSecureServer(
-      { ...h2Options, ...options.tls, allowHTTP1: true, ALPNProtocols: ["h2", "http/1.1"] },
-      handler,
-    );
-    secure.on("session", onSession);
-    server = secure;
-  } else {
-    // Node's cleartext HTTP/2 server has no HTTP/1 fallback, so one TCP
-    // server peeks at the first bytes of each connection and hands it to
-    // the HTTP/2 or the HTTP/1 server.
-    const h2 = http2.createServer(h2Options, handler);
-    h2.on("session", onSession);
-    http1 = http.createServer(handler);
-    const h1 = http1;
-    server = net.createServer((socket) => {
-      let head = Buffer.alloc(0);
-      const onData = (data: Buffer) => {
-        head = Buffer.concat([head, data]);
-        const compared = Math.min(head.length, http2Preface.length);
-        const isHttp2 = head.subarray(0, compared).equals(http2Preface.subarray(0, compared));
-        if (isHttp2 && head.length < http2Preface.length) {
-          return; // A partial preface: wait for more bytes.
-        }
-        socket.off("data", onData);
-        socket.pause();
-        // Give the bytes back so the chosen server reads them as if first.
-        socket.unshift(head);
-        (isHttp2 ? h2 : h1).emit("connection", socket);
-        if (!isHttp2) {
-          socket.resume();
-        }
-      };
-      socket.on("data", onData);
+  const { server, http1 } = createServers(handler, options, onSession, (socket, h1, h2) => {
+    const stop = sniffHttpVersion(socket, {
+      timeoutMs: options.firstByteTimeoutMs,
+      onTimeout: () => options.onClose("first_byte_timeout"),
+      http2(sniffed) {
+        sniffing.delete(sniffed);
+        h2.emit("connection", sniffed);
+      },
+      http1(sniffed) {
+        sniffing.delete(sniffed);
+        h1.emit("connection", sniffed);
+      },
     });
-  }
+    sniffing.set(socket, stop);
+    socket.once("close", () => sniffing.delete(socket));
+  });
 
   server.on("connection", (socket: net.Socket) => {
-    // A peer that resets the connection (before its first byte, say) makes
-    // the socket emit "error"; without a listener that would end the process.
-    // The socket closes either way, which is all there is to do.
-    socket.on("error", () => {});
-    sockets.add(socket);
-    socket.once("close", () => sockets.delete(socket));
-    // Streams of 1 MB chunks gain nothing from Nagle's algorithm.
-    socket.setNoDelay(true);
+    if (draining) {
+      socket.on("error", () => {});
+      socket.destroy();
+    } else {
+      track(socket, sockets, events);
+    }
   });
 
   return {
@@ -122,25 +97,103 @@ export function createListener(handler: Handler, options: ListenerOptions = {}):
         });
       });
     },
-    async close(graceMs) {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    drain() {
+      draining = true;
+      server.close();
+      for (const [socket, stop] of sniffing) {
+        stop();
+        options.onClose("shutdown");
+        socket.destroy();
+      }
+      http1.closeIdleConnections();
       for (const session of sessions) {
         // GOAWAY: the client opens no new streams; open ones may finish.
         session.close();
       }
-      http1?.closeIdleConnections();
-      const deadline = Date.now() + graceMs;
-      while (sockets.size > 0 && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 25));
-        http1?.closeIdleConnections();
-      }
+    },
+    async closed() {
+      if (sockets.size > 0) await once(events, "closed");
+    },
+    destroyAll(reason) {
       for (const socket of sockets) {
+        options.onClose(reason);
         socket.destroy();
       }
-      await closed;
+    },
+    streamReset(req) {
+      if ("stream" in req && req.stream.session !== undefined) {
+        sessionGuard.streamReset(req.stream.session);
+      }
     },
     get connectionCount() {
       return sockets.size;
     },
   };
+}
+
+/** Keeps an open connection in `sockets`; "closed" is emitted on `events` when none is left. */
+function track(socket: net.Socket, sockets: Set<net.Socket>, events: EventEmitter): void {
+  // A peer that resets the connection (before its first byte, say) makes
+  // the socket emit "error"; without a listener that would end the process.
+  // The socket closes either way, which is all there is to do.
+  socket.on("error", () => {});
+  sockets.add(socket);
+  socket.once("close", () => {
+    sockets.delete(socket);
+    if (sockets.size === 0) events.emit("closed");
+  });
+  // Streams of 1 MB chunks gain nothing from Nagle's algorithm.
+  socket.setNoDelay(true);
+}
+
+/**
+ * The servers behind the port: with TLS, Node's secure HTTP/2 server, which
+ * negotiates h2 or http/1.1 by ALPN and runs its own HTTP/1 code for the
+ * latter (reading its settings from the server object); without, a TCP
+ * server whose connections are sniffed and handed to an HTTP/2 or an
+ * HTTP/1 server.
+ */
+function createServers(
+  handler: Handler,
+  options: ListenerOptions,
+  onSession: (session: http2.ServerHttp2Session) => void,
+  sniff: (socket: net.Socket, h1: http.Server, h2: http2.Http2Server) => void,
+): { server: net.Server; http1: Pick<http.Server, "closeIdleConnections"> } {
+  const h2Options: http2.ServerOptions = {
+    settings: {
+      initialWindowSize: options.windowBytes,
+      maxConcurrentStreams: options.maxConcurrentStreams,
+      maxHeaderListSize: options.maxHeaderBytes,
+    },
+  };
+  if (options.tls !== undefined) {
+    const secure = http2.createSecureServer(
+      {
+        ...h2Options,
+        ...options.tls,
+        allowHTTP1: true,
+        ALPNProtocols: ["h2", "http/1.1"],
+        handshakeTimeout: options.tlsHandshakeTimeoutMs,
+      },
+      handler,
+    );
+    Object.assign(secure, http1Settings(options));
+    watchHttp1(secure as unknown as http.Server, options.onClose);
+    secure.on("session", onSession);
+    // Node's types leave closeIdleConnections off the secure HTTP/2 server,
+    // which has it when allowHTTP1 is set.
+    return {
+      server: secure,
+      http1: secure as unknown as Pick<http.Server, "closeIdleConnections">,
+    };
+  }
+  const h2 = http2.createServer(h2Options, handler);
+  h2.on("session", onSession);
+  const h1 = http.createServer(http1Settings(options), handler);
+  watchHttp1(h1, options.onClose);
+  // Node starts checking header and request timeouts when its server
+  // emits "listening". This one never listens (connections come from the
+  // TCP server), so it is told it does.
+  h1.emit("listening");
+  return { server: net.createServer((socket) => sniff(socket, h1, h2)), http1: h1 };
 }
