@@ -45,11 +45,11 @@ const grpcHeaders: Record<string, string> = {
   te: "trailers",
 };
 
-function grpcBody(prompt: string, batchSize: number): Buffer {
+function grpcBody(prompt: string, batchSize: number, modelId = "thumb-64"): Buffer {
   return envelope(
     toBinary(
       InferenceRequestSchema,
-      create(InferenceRequestSchema, { modelId: "thumb-64", prompt, batchSize }),
+      create(InferenceRequestSchema, { modelId, prompt, batchSize }),
     ),
   );
 }
@@ -221,9 +221,12 @@ describe("HTTP/2 limits", () => {
         await h2.settings();
         let resets = 0;
         for (let i = 0; i < 3 * maxResetStreams && h2.goaway === undefined && !h2.isClosed; i++) {
-          // thumb-64 × 32 is more than the client's 64 KiB window: the
-          // stream is still going when the client resets it.
-          const id = h2.request(grpcHeaders, { body: grpcBody(`rapid reset ${i}`, 32) });
+          // noise-100k × 32 (3.2 MB) is more than the client's 64 KiB window
+          // and the server's 2 MiB write-ahead: the handler is still running
+          // when the client resets the stream.
+          const id = h2.request(grpcHeaders, {
+            body: grpcBody(`rapid reset ${i}`, 32, "noise-100k"),
+          });
           await h2.waitUntil(
             () => h2.stream(id).status !== undefined || h2.goaway !== undefined || h2.isClosed,
             `the response headers of stream ${id} (it reached the handler)`,

@@ -16,6 +16,7 @@ import type net from "node:net";
 import { after, before, describe, it } from "node:test";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { InferenceRequestSchema } from "../../src/gen/modelmora/inference_pb.js";
+import type { ServerOptions } from "../../src/server/index.js";
 import { envelope, type TestServer } from "../helpers.js";
 import { makeCertificate, makeTempDir } from "../production-support.js";
 import {
@@ -29,7 +30,6 @@ import {
 } from "./h2/index.js";
 import {
   connectionsClosed,
-  type HardeningOptions,
   http1Status,
   openSocketTo,
   type RawSocket,
@@ -43,7 +43,7 @@ const timeoutMs = 500;
 /** How long a stalled connection may stay open before the test calls it a finding. */
 const closeLimitMs = 15_000;
 
-const timeouts: HardeningOptions = {
+const timeouts: ServerOptions = {
   firstByteTimeoutMs: timeoutMs,
   tlsHandshakeTimeoutMs: timeoutMs,
   headersTimeoutMs: timeoutMs,
@@ -227,7 +227,8 @@ const cases: StallCase[] = [
           // gRPC-Web reports the status in the headers (trailers-only) or a
           // trailer frame; either way it says grpc-status 4.
           assert.match(text, /grpc-status:\s*4/i, `no DEADLINE_EXCEEDED in: ${text.slice(0, 400)}`);
-          assert.match(text, /request body not received within/);
+          const message = /grpc-message:\s*([^\r\n]*)/i.exec(text)?.[1] ?? "";
+          assert.match(decodeURIComponent(message), /request body not received within/);
         },
       };
     },
@@ -253,19 +254,38 @@ const cases: StallCase[] = [
     },
   },
   {
-    name: "HTTP/2: an idle session (GOAWAY, then close)",
+    name: "HTTP/2: a session that never opens a stream",
     over: ["cleartext", "tls"],
-    reason: "idle_timeout",
+    // Like HTTP/1.1's headers: the first stream must open in time.
+    reason: "headers_timeout",
     async stall(ctx) {
       const h2 = await connectH2({ url: ctx.url, ca: ctx.ca });
       await h2.settings();
+      return { socket: h2.socket };
+    },
+  },
+  {
+    name: "HTTP/2: an idle session after its last stream ended (GOAWAY, then close)",
+    over: ["cleartext", "tls"],
+    reason: "idle_timeout",
+    async stall(ctx) {
+      const h2 = await connectH2({ url: ctx.url, ca: ctx.ca, autoWindowUpdate: true });
+      const id = h2.request({
+        ":method": "GET",
+        ":scheme": ctx.tls ? "https" : "http",
+        ":path": "/healthz",
+        ":authority": "robustness",
+      });
+      await h2.waitUntil(() => h2.stream(id).ended, "GET /healthz");
+      assert.equal(h2.stream(id).status, 200);
       return { socket: h2.socket, check: () => assert.ok(h2.goaway, "no GOAWAY before the close") };
     },
   },
   {
     name: "HTTP/2: a header block whose CONTINUATION never comes",
     over: ["cleartext", "tls"],
-    reason: "idle_timeout",
+    // No stream opens until the header block ends.
+    reason: "headers_timeout",
     async stall(ctx) {
       const h2 = await connectH2({ url: ctx.url, ca: ctx.ca });
       const block = encodeHeaderBlock({
@@ -375,7 +395,8 @@ for (const over of ["cleartext", "tls"] as const) {
       });
     }
 
-    it("keeps a silent HTTP/2 connection with an open stream that answers PING", async () => {
+    it("keeps checking a silent HTTP/2 connection: answered PINGs keep it, the first unanswered one closes it (ping_timeout)", async () => {
+      const before = await connectionsClosed({ url: ctx.url, ca: ctx.ca }, "ping_timeout");
       const h2: H2Connection = await connectH2({ url: ctx.url, ca: ctx.ca });
       try {
         h2.request(
@@ -393,10 +414,21 @@ for (const over of ["cleartext", "tls"] as const) {
           h2.frames.filter(
             (frame) => frame.type === FrameType.ping && (frame.flags & Flag.ack) === 0,
           ).length;
-        // A second PING means the first was answered and the server kept the
-        // connection: that is the event to wait for.
+        // The client answers the first PING, then goes silent for good.
+        await h2.waitUntil(() => pings() >= 1 || h2.isClosed, "a first PING", closeLimitMs);
+        assert.equal(h2.isClosed, false, "the server closed the connection before any PING");
+        h2.autoAck = false;
         await h2.waitUntil(() => pings() >= 2 || h2.isClosed, "a second PING", closeLimitMs);
         assert.equal(h2.isClosed, false, "the server closed a connection that answered its PING");
+        await waitForSocketClose(
+          h2.socket,
+          "a connection that stopped answering PING",
+          closeLimitMs,
+        );
+        assert.ok(
+          (await connectionsClosed({ url: ctx.url, ca: ctx.ca }, "ping_timeout")) > before,
+          'no close counted under reason="ping_timeout"',
+        );
       } finally {
         h2.destroy();
       }

@@ -108,10 +108,13 @@ describe("work follows demand", () => {
   let srv: TestServer;
   before(async () => {
     srv = await startHardenedServer({
-      // This suite is about renders, not about the HTTP/2 limits that would
-      // otherwise refuse or end such a connection first (h2-limits.spec.ts).
+      // This suite is about renders nobody waits for, not about the limits
+      // that would otherwise refuse streams or end the connection first
+      // (h2-limits.spec.ts, memory-budget.spec.ts): they are set out of reach.
       maxResetStreams: 100_000,
       maxConcurrentStreams: 1000,
+      maxQueuedRenders: 100_000,
+      memoryBudgetBytes: 64 * 1024 * 1024 * 1024,
     });
   });
   after(async () => {

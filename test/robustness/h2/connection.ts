@@ -84,6 +84,8 @@ export interface H2Connection {
   readonly goaway: { lastStreamId: number; errorCode: number; debug: string } | undefined;
   /** True once the socket has closed. */
   readonly isClosed: boolean;
+  /** Whether the server's SETTINGS and PINGs are answered from now on (see H2ConnectionOptions.autoAck). */
+  autoAck: boolean;
   /** Resolves when the socket closes, whoever closed it. */
   readonly closed: Promise<void>;
   /** Writes bytes as they are. */
@@ -171,7 +173,7 @@ export function h2OverSocket(
   options: Omit<H2ConnectionOptions, "url" | "ca"> = {},
   tcp: net.Socket = socket,
 ): H2Connection {
-  const autoAck = options.autoAck ?? true;
+  let autoAck = options.autoAck ?? true;
   const events = new EventEmitter();
   events.setMaxListeners(0);
   const frames: Frame[] = [];
@@ -287,6 +289,12 @@ export function h2OverSocket(
     },
     get isClosed() {
       return isClosed;
+    },
+    get autoAck() {
+      return autoAck;
+    },
+    set autoAck(value: boolean) {
+      autoAck = value;
     },
     closed,
     send: write,
