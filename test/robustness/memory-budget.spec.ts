@@ -170,4 +170,59 @@ describe("the memory budget holds against 100 slow readers", () => {
       after.close();
     }
   });
+
+  it("releases what streams held when their clients leave while others still wait for room", async () => {
+    const h2s: H2Connection[] = [];
+    const streams: [H2Connection, number][] = [];
+    const runId = Date.now();
+    try {
+      for (let c = 0; c < 60; c++) {
+        const h2 = await connectH2({ url: cli.url });
+        h2s.push(h2);
+        const body = envelope(
+          toBinary(
+            InferenceRequestSchema,
+            create(InferenceRequestSchema, {
+              modelId: "noise-1000",
+              prompt: `leaving reader ${runId} ${c}`,
+              batchSize: 10,
+            }),
+          ),
+        );
+        streams.push([
+          h2,
+          h2.request(
+            {
+              ":method": "POST",
+              ":scheme": "http",
+              ":path": "/modelmora.InferenceService/StreamInference",
+              ":authority": "robustness",
+              "content-type": "application/grpc",
+              te: "trailers",
+            },
+            { body },
+          ),
+        ]);
+      }
+      // The budget is full and streams still wait for room (or renders).
+      await eventually(async () => {
+        const samples = await scrape(cli.url);
+        return memoryHeld(samples) >= budgetBytes / 2;
+      }, "the slow readers to fill half the budget");
+    } finally {
+      for (const h2 of h2s) h2.destroy();
+    }
+    let held = -1;
+    await eventually(
+      async () => {
+        const samples = await scrape(cli.url);
+        held =
+          sumOf(samples, "modelmora_memory_bytes", { part: "images" }) +
+          sumOf(samples, "modelmora_memory_bytes", { part: "write_ahead" });
+        return held === 0 && sumOf(samples, "modelmora_renders_in_progress") === 0;
+      },
+      () =>
+        `modelmora_memory_bytes{part="images"} + {part="write_ahead"} to return to 0 once the clients left (it is ${held})`,
+    );
+  });
 });

@@ -93,13 +93,15 @@ export const renderSlots = availableParallelism();
  */
 export async function eventually(
   predicate: () => boolean | Promise<boolean>,
-  what: string,
+  what: string | (() => string),
   limitMs = defaultWaitLimitMs,
 ): Promise<void> {
   const deadline = Date.now() + limitMs;
   while (!(await predicate())) {
     if (Date.now() > deadline) {
-      assert.fail(`gave up waiting for ${what} after ${limitMs} ms`);
+      assert.fail(
+        `gave up waiting for ${typeof what === "string" ? what : what()} after ${limitMs} ms`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, 25));
   }

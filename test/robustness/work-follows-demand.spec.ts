@@ -11,7 +11,9 @@
  * is running then cannot be stopped (canvas encoding runs to its end), so
  * at most the renders running at that moment may still be drawn; every
  * queued one must be dropped. Before the fix the queue held two to three
- * renders per cancelled stream and drew them all.
+ * renders per cancelled stream and drew them all. And what the memory
+ * budget counted for those streams (images, write-ahead buffers) must be
+ * released, or the budget fills with streams that are gone.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
@@ -37,6 +39,9 @@ const model = "noise-1000";
 async function renderState(srv: TestServer) {
   const samples = await scrape(srv.url);
   return {
+    held:
+      sumOf(samples, "modelmora_memory_bytes", { part: "images" }) +
+      sumOf(samples, "modelmora_memory_bytes", { part: "write_ahead" }),
     drawn: sumOf(samples, "modelmora_images_total", { model, cached: "false" }),
     running: sumOf(samples, "modelmora_renders_in_progress", { state: "running" }),
     queued: sumOf(samples, "modelmora_renders_in_progress", { state: "queued" }),
@@ -65,6 +70,17 @@ async function assertNoWorkLeft(srv: TestServer, what: string): Promise<number> 
   );
   const settled = await renderState(srv);
   const drawnAfter = settled.drawn - gone.drawn;
+  // Nothing is held for streams that are gone: the memory budget's share
+  // of images and write-ahead buffers is back to zero.
+  let held = -1;
+  await eventually(
+    async () => {
+      held = (await renderState(srv)).held;
+      return held === 0;
+    },
+    () =>
+      `${what}: modelmora_memory_bytes{part="images"} + {part="write_ahead"} to return to 0 (it is ${held})`,
+  );
   assert.ok(
     drawnAfter <= gone.running,
     `${what}: ${drawnAfter} images were drawn after every call had gone, when ${gone.running} renders were running and ${gone.queued} queued: queued renders nobody waits for were drawn`,
