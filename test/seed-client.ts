@@ -1,13 +1,13 @@
 /**
  * An independent gRPC client: @grpc/grpc-js with the proof of concept's own
- * inference.proto (test/fixtures/seed-inference.proto) loaded at run time,
+ * inference.proto (test/fixtures/proof-of-concept.proto) loaded at run time,
  * as a client generated from the original contract would be.
  */
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import type { ChunkLike } from "./helpers.js";
 
-const seedProtoPath = new URL("fixtures/seed-inference.proto", import.meta.url).pathname;
+const seedProtoPath = new URL("fixtures/proof-of-concept.proto", import.meta.url).pathname;
 
 interface SeedResponse {
   request_id: string;

@@ -126,7 +126,7 @@ describe("the seed workload: noise-1000, batch_size 10", () => {
       return;
     }
     const result = await run(python, [
-      "test/python/seed_client.py",
+      "test/python/proof_of_concept_client.py",
       `127.0.0.1:${srv.port}`,
       "--model",
       seedRequest.model_id,

@@ -1,15 +1,16 @@
 #!/usr/bin/env python3
 """The proof of concept's kind of Python gRPC client, against a ModelMora server.
 
-It generates its stubs from the seed's inference.proto
-(test/fixtures/seed-inference.proto) with grpc_tools.protoc into a
-temporary directory at run time, exactly as the seed's README does by hand,
-then streams StreamInference and prints one JSON line on stdout:
+It generates its stubs from the proof of concept's inference.proto
+(test/fixtures/proof-of-concept.proto) with grpc_tools.protoc into a
+temporary directory at run time, exactly as the proof of concept's README
+does by hand, then streams StreamInference and prints one JSON line on
+stdout:
 
     {"chunks": 40, "bytes": 30059280, "request_ids": 1, "images": [...]}
 
 Usage:
-    /usr/bin/python3 test/python/seed_client.py 127.0.0.1:8080 \
+    /usr/bin/python3 test/python/proof_of_concept_client.py 127.0.0.1:8080 \
         [--model noise-1000] [--prompt TEXT] [--batch-size 10]
 
 Needs grpcio, grpcio-tools and protobuf (Debian: python3-grpcio,
@@ -27,15 +28,15 @@ import grpc
 from grpc_tools import protoc
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SEED_PROTO = os.path.join(HERE, "..", "fixtures", "seed-inference.proto")
+POC_PROTO = os.path.join(HERE, "..", "fixtures", "proof-of-concept.proto")
 
 
 def load_stubs(out_dir):
     """Generates inference_pb2 and inference_pb2_grpc into out_dir and imports them."""
-    proto_dir = os.path.dirname(os.path.abspath(SEED_PROTO))
+    proto_dir = os.path.dirname(os.path.abspath(POC_PROTO))
     # grpc_tools.protoc names its output after the proto file, so copy it
-    # under the seed's own name, inference.proto.
-    with open(SEED_PROTO, "rb") as src, open(os.path.join(out_dir, "inference.proto"), "wb") as dst:
+    # under the proof of concept's own name, inference.proto.
+    with open(POC_PROTO, "rb") as src, open(os.path.join(out_dir, "inference.proto"), "wb") as dst:
         dst.write(src.read())
     include = os.path.join(os.path.dirname(protoc.__file__), "_proto")
     status = protoc.main(
@@ -65,9 +66,9 @@ def main():
     parser.add_argument("--batch-size", type=int, default=10)
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="modelmora-seed-") as out_dir:
+    with tempfile.TemporaryDirectory(prefix="modelmora-poc-") as out_dir:
         pb2, pb2_grpc = load_stubs(out_dir)
-        # The seed's client raises the receive limit for its 1 MB chunks.
+        # The proof of concept's client raises the receive limit for its 1 MB chunks.
         options = [("grpc.max_receive_message_length", 16 * 1024 * 1024)]
         with grpc.insecure_channel(args.target, options=options) as channel:
             stub = pb2_grpc.InferenceServiceStub(channel)
