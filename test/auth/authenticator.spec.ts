@@ -17,7 +17,7 @@ import {
   parseApiKeysEnv,
   parseApiKeysJson,
   parseJwks,
-} from "../src/auth/index.js";
+} from "../../src/auth/index.js";
 
 const ciKey = "ci-key-7f3a9c2e51d84b06";
 const opsKey = "ops-key-c81e2b7d44a9f350";

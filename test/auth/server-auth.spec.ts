@@ -1,7 +1,7 @@
 /**
- * Issue 5, item 2: API keys (a file and MODELMORA_API_KEYS) and JWT bearer
- * tokens (an HS256 secret file and a JWKS file), the same over every
- * protocol: missing or invalid credentials give UNAUTHENTICATED (REST 401),
+ * The server's authentication, run as the CLI: API keys (a file and
+ * MODELMORA_API_KEYS) and JWT bearer tokens (an HS256 secret file and a
+ * JWKS file), the same over every protocol: missing or invalid credentials give UNAUTHENTICATED (REST 401),
  * a key without the scope PERMISSION_DENIED (403); health and metrics are
  * public or not as configured; no key or token ever reaches the log or an
  * error message.
@@ -13,7 +13,6 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Code } from "@connectrpc/connect";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
-import { startServer, type TestServer } from "./helpers.js";
 import {
   assertCode,
   assertRefused,
@@ -21,13 +20,16 @@ import {
   callHealthCheck,
   callListModels,
   callStream,
+  httpRequest,
   makeTempDir,
   type Outcome,
   protocolCases,
-  restRequest,
   smallRequest,
   startCli,
-} from "./production-support.js";
+  startServer,
+  type TempDir,
+  type TestServer,
+} from "../support/index.js";
 
 /** A credential shaped like a real one, unique to this run. */
 function secret(prefix: string): string {
@@ -64,7 +66,7 @@ interface CredentialCase {
 }
 
 describe("authentication over every protocol (CLI: key file, MODELMORA_API_KEYS, HS256, JWKS)", () => {
-  let dir: Awaited<ReturnType<typeof makeTempDir>>;
+  let dir: TempDir;
   let cli: CliServer;
   const tokens: Record<string, string> = {};
   const errorMessages: string[] = [];
@@ -285,21 +287,27 @@ describe("authentication over every protocol (CLI: key file, MODELMORA_API_KEYS,
   }
 
   it("GET /metrics with --public-metrics false needs scope monitoring", async () => {
-    const none = await restRequest(cli, "GET", "/metrics");
+    const none = await httpRequest(cli, { method: "GET", path: "/metrics" });
     assert.equal(none.status, 401);
-    const inference = await restRequest(cli, "GET", "/metrics", {
+    const inference = await httpRequest(cli, {
+      method: "GET",
+      path: "/metrics",
       headers: { "x-api-key": envKey },
     });
     assert.equal(inference.status, 403);
     errorMessages.push(none.body.toString("utf8"), inference.body.toString("utf8"));
-    const monitoring = await restRequest(cli, "GET", "/metrics", {
+    const monitoring = await httpRequest(cli, {
+      method: "GET",
+      path: "/metrics",
       headers: { authorization: `Bearer ${envMonitoringKey}` },
     });
     assert.equal(monitoring.status, 200);
     assert.match(monitoring.body.toString("utf8"), /^# HELP modelmora_/m);
   });
 
-  it("logs the key id of each call, and never a key, token or secret", () => {
+  it("logs the key id of each call, and never a key, token or secret", async () => {
+    // Stopped first: once it has exited, every line it will write is there.
+    assert.deepEqual(await cli.stop(), { code: 0, signal: null });
     const log = cli.stderr();
     for (const value of secrets) {
       assert.ok(!log.includes(value), "a credential appears in the server log");
@@ -358,7 +366,7 @@ describe("health and metrics are public by default, with auth on", () => {
   }
 
   it("GET /metrics needs no credentials", async () => {
-    const response = await restRequest(srv, "GET", "/metrics");
+    const response = await httpRequest(srv, { method: "GET", path: "/metrics" });
     assert.equal(response.status, 200);
   });
 });
