@@ -1,5 +1,5 @@
 /**
- * Issue 5, item 3: per-key rate limits, daily byte quotas and concurrent
+ * The server's limits, run as the CLI: per-key rate limits, daily byte quotas and concurrent
  * stream caps (per key and per server), set by CLI flags, answer
  * RESOURCE_EXHAUSTED over every protocol, and REST 429 with Retry-After.
  * Each protocol uses a key of its own, so its limits start fresh.
@@ -7,7 +7,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { Code } from "@connectrpc/connect";
-import { waitFor } from "./helpers.js";
 import {
   assertCode,
   assertRefused,
@@ -15,13 +14,14 @@ import {
   callListModels,
   callStream,
   holdStream,
+  httpRequest,
   type Outcome,
   type ProtocolCase,
   protocolCases,
-  restRequest,
   smallRequest,
   startCli,
-} from "./production-support.js";
+  waitFor,
+} from "../support/index.js";
 
 /** One key per protocol (and a few spare), as MODELMORA_API_KEYS gives them. */
 const keyOf = (name: string) => `key-${name}-0123456789abcdef`;
@@ -127,7 +127,7 @@ describe("concurrent streams: --max-streams-per-key 1 --max-streams 2", () => {
     it(`${protocolCase.name}: a stream past either limit is RESOURCE_EXHAUSTED until one ends`, async () => {
       const key = protocolCase.protocol;
       // Held without being read: noise-1000, batch 32, stays in flight.
-      const first = await holdStream(cli, headersOf(key));
+      const first = await holdStream(cli, { headers: headersOf(key) });
       try {
         assertExhausted(
           await callStream(cli, protocolCase, smallRequest, { headers: headersOf(key) }),
@@ -137,7 +137,7 @@ describe("concurrent streams: --max-streams-per-key 1 --max-streams 2", () => {
         // ListModels is not a stream: the stream limit leaves it alone.
         assertCode(await callListModels(cli, protocolCase, { headers: headersOf(key) }), undefined);
 
-        const second = await holdStream(cli, headersOf("holder"));
+        const second = await holdStream(cli, { headers: headersOf("holder") });
         try {
           assertExhausted(
             await callStream(cli, protocolCase, smallRequest, {
@@ -164,7 +164,7 @@ describe("concurrent streams: --max-streams-per-key 1 --max-streams 2", () => {
 
   it("reports no call in flight once the held streams are gone", async () => {
     await waitFor(async () => {
-      const response = await restRequest(cli, "GET", "/healthz");
+      const response = await httpRequest(cli, { method: "GET", path: "/healthz" });
       // The health call itself is the one call in flight.
       return JSON.parse(response.body.toString("utf8")).active_calls === 1;
     }, "active_calls to drop back");

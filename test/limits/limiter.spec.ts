@@ -12,7 +12,7 @@ import {
   type LimiterOptions,
   retryAfterSeconds,
   unlimited,
-} from "../src/limits/index.js";
+} from "../../src/limits/index.js";
 
 /** 2024-05-01 12:00:00 UTC, in ms. */
 const noon = Date.UTC(2024, 4, 1, 12);
