@@ -115,6 +115,8 @@ export interface Outcome {
   readonly bytes: number;
   /** The chunks received (RPCs only). */
   readonly chunks: readonly ChunkLike[];
+  /** REST only: the response as it came (its body is the PNG or multipart/mixed). */
+  readonly response?: RawResponse;
 }
 
 /** Options of one call. */
@@ -443,6 +445,7 @@ const codeFromStatus = new Map(
 
 function restOutcome(response: RawResponse): Outcome {
   const common = {
+    response,
     httpStatus: response.status,
     retryAfter: response.headers["retry-after"],
     bytes: response.body.byteLength,
