@@ -10,12 +10,14 @@
  *   each protocol's status.
  * - processes.ts: commands, curl, the CLI as a subprocess, Python.
  * - prometheus.ts: /metrics samples, and waiting on the renders gauge.
+ * - call-summary.ts: a call summary for unit tests of logs and metrics.
  * - certificates.ts: a self-signed certificate made with openssl.
  * - grpc-js.ts: grpc-js clients from the proof of concept's proto and the health proto.
  */
 // First: protobuf-es reads the base64 methods when it loads.
 import "../../src/base64-polyfill.js";
 
+export * from "./call-summary.js";
 export * from "./certificates.js";
 export * from "./grpc-js.js";
 export * from "./images.js";
