@@ -10,7 +10,14 @@ import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { inspectPng, repoRoot, run, startServer, type TestServer } from "./helpers.js";
+import {
+  inspectPng,
+  repoRoot,
+  run,
+  runCli,
+  startServer,
+  type TestServer,
+} from "../support/index.js";
 
 const readme = await readFile(join(repoRoot, "README.md"), "utf8");
 
@@ -90,7 +97,7 @@ describe("README.md", () => {
   }
 
   it("documents every flag and environment variable of --help", async () => {
-    const help = await run(`${repoRoot}node_modules/.bin/tsx`, ["src/cli.ts", "--help"]);
+    const help = await runCli(["--help"]);
     assert.equal(help.code, 0);
     const lines = help.stdout
       .toString("utf8")

@@ -4,17 +4,28 @@
  * `<!-- run: SERVER expect="TEXT" -->` runs (sh with bash, ts and js with
  * tsx, python with a Python that has grpcio), and must exit 0 and print
  * TEXT. Every curl example must be marked so. Also checks that every CLI
- * flag and environment variable is documented, and that bad settings exit 2.
+ * flag and environment variable is documented.
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { mkdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
 import { SignJWT } from "jose";
-import { repoRoot, run, startServer, type TestServer } from "./helpers.js";
-import { makeCertificate, makeTempDir, restRequest, runCli } from "./production-support.js";
+import {
+  findPython,
+  httpRequest,
+  makeCertificate,
+  makeTempDir,
+  type RunResult,
+  repoRoot,
+  run,
+  runCli,
+  skipWithoutPython,
+  startServer,
+  type TempDir,
+  type TestServer,
+} from "../support/index.js";
 
 type ServerName = "open" | "auth" | "limits" | "tls";
 
@@ -59,23 +70,14 @@ const docs = await Promise.all(
 );
 const allBlocks = docs.flat();
 
-/** A Python 3 that has grpcio and grpcio-tools, or undefined. */
-async function findPython(): Promise<string | undefined> {
-  // Debian's interpreter first: it is the one CI gives grpcio.
-  for (const python of [process.env.MODELMORA_PYTHON ?? "/usr/bin/python3", "python3"]) {
-    const probe = await run(python, ["-c", "import grpc, grpc_tools"]).catch(() => undefined);
-    if (probe?.code === 0) return python;
-  }
-  return undefined;
-}
-
 describe("the examples in docs/", () => {
   const servers = new Map<ServerName, TestServer>();
-  let work: Awaited<ReturnType<typeof makeTempDir>>;
+  let work: TempDir;
   /** Where ts/js examples are written, so they resolve this repository's packages. */
   const scriptDir = join(repoRoot, "node_modules", ".cache", "modelmora-docs");
   let env: NodeJS.ProcessEnv;
   let python: string | undefined;
+  let noPython = "";
 
   before(async () => {
     work = await makeTempDir();
@@ -108,11 +110,17 @@ describe("the examples in docs/", () => {
         publicMetrics: false,
       }),
     );
-    const limits = await startServer({ keyLimits: { requestsPerSecond: 1, burst: 1 } });
-    // ListModels sizes the models on its first call; do that now, then let
-    // the bucket refill, so the example's first call is quick and allowed.
-    assert.equal((await restRequest(limits, "GET", "/v1/models")).status, 200);
-    await sleep(1100);
+    // The limiter runs on a clock of the test's: time moves only when told.
+    let limitsClockMs = Date.now();
+    const limits = await startServer({
+      keyLimits: { requestsPerSecond: 1, burst: 1 },
+      now: () => limitsClockMs,
+    });
+    // ListModels sizes the models on its first call; do that now, then move
+    // the clock on a second so the bucket is full again and the example's
+    // first call is quick and allowed (its second, at the same instant, not).
+    assert.equal((await httpRequest(limits, { method: "GET", path: "/v1/models" })).status, 200);
+    limitsClockMs += 1000;
     servers.set("limits", limits);
     servers.set(
       "tls",
@@ -121,7 +129,12 @@ describe("the examples in docs/", () => {
       }),
     );
 
-    python = await findPython();
+    const found = await findPython();
+    if ("python" in found) {
+      python = found.python;
+    } else {
+      noPython = found.reason;
+    }
     // The examples say `python3`: make that the one with grpcio.
     const bin = join(work.path, "bin");
     await mkdir(bin);
@@ -172,11 +185,11 @@ describe("the examples in docs/", () => {
         .replaceAll("https://localhost:8443", `https://localhost:${port}`)
         .replaceAll("localhost:8080", `127.0.0.1:${port}`)
         .replaceAll('"modelmora-protocol-server"', JSON.stringify(join(repoRoot, "src/index.ts")));
-      let result: Awaited<ReturnType<typeof run>>;
+      let result: RunResult;
       switch (block.lang) {
         case "sh":
           if (/python3/.test(code) && python === undefined) {
-            t.skip("no Python with grpcio and grpcio-tools here");
+            skipWithoutPython(t, noPython);
             return;
           }
           // Name the interpreter by its path: bash may re-order PATH (a
@@ -200,7 +213,7 @@ describe("the examples in docs/", () => {
         }
         case "python": {
           if (python === undefined) {
-            t.skip("no Python with grpcio and grpcio-tools here");
+            skipWithoutPython(t, noPython);
             return;
           }
           const script = join(work.path, `example-${block.line}.py`);
@@ -237,38 +250,6 @@ describe("docs/production.md documents every setting", () => {
     const doc = await readFile(join(repoRoot, "docs/production.md"), "utf8");
     for (const name of [...flags, ...envs, "MODELMORA_API_KEYS"]) {
       assert.ok(doc.includes(`\`${name}\``), `${name} is not in docs/production.md`);
-    }
-  });
-
-  it("bad settings exit 2 with a message naming the setting", async () => {
-    const dir = await makeTempDir();
-    try {
-      const shortSecret = join(dir.path, "short");
-      await writeFile(shortSecret, "too short\n");
-      const keys = join(dir.path, "keys.json");
-      await writeFile(keys, JSON.stringify([{ id: "ci", key: "k1", colour: "red" }]));
-      const cases: [string[], Record<string, string>, RegExp][] = [
-        [["--port", "eighty"], {}, /--port \(PORT\) must be a whole number, got "eighty"/],
-        [["--tls-cert", "cert.pem"], {}, /--tls-cert and --tls-key go together/],
-        [[], { MODELMORA_PUBLIC_HEALTH: "yes" }, /--public-health .* must be true or false/],
-        [["--api-keys-file", keys], {}, /entry 1 \('ci'\): unknown field 'colour'/],
-        [[], { MODELMORA_API_KEYS: "no-colon" }, /MODELMORA_API_KEYS entry 1 must be id:key/],
-        [["--jwt-secret-file", shortSecret], {}, /HS256 secret is 9 bytes; it must be at least 32/],
-        [["--nope"], {}, /Unknown option '--nope'/],
-      ];
-      // Each exits before listening; two at a time keeps this quick on 2 cores.
-      for (let i = 0; i < cases.length; i += 2) {
-        await Promise.all(
-          cases.slice(i, i + 2).map(async ([args, env, message]) => {
-            const result = await runCli(["--port", "0", ...args], env);
-            assert.equal(result.code, 2, `${args.join(" ")}: ${result.stderr}`);
-            assert.match(result.stderr, message);
-            assert.equal(result.stdout.toString("utf8"), "", "it never listened");
-          }),
-        );
-      }
-    } finally {
-      await dir.remove();
     }
   });
 });
