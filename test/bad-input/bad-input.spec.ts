@@ -9,24 +9,22 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { create, toBinary } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
-import { InferenceRequestSchema } from "../src/gen/modelmora/inference_pb.js";
-import {
-  envelope,
-  parseEnvelopes,
-  startServer,
-  type TestServer,
-  waitForNoConnections,
-} from "./helpers.js";
+import { InferenceRequestSchema } from "../../src/index.js";
 import {
   connectStreamStatus,
   connectUnaryStatus,
+  envelope,
   grpcStatus,
   grpcWebStatus,
+  parseEnvelopes,
   type RawRequest,
   type RawResponse,
   rawRequest,
+  startServer,
+  type TestServer,
   type WireStatus,
-} from "./raw-http.js";
+  waitForNoConnections,
+} from "../support/index.js";
 
 const streamPath = "/modelmora.InferenceService/StreamInference";
 const listModelsPath = "/modelmora.InferenceService/ListModels";
