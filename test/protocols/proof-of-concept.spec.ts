@@ -1,41 +1,34 @@
 /**
  * The proof of concept's workload: noise-1000 with batch_size 10 is 40
- * chunks and about 30.1 MB. Checked through the Connect gRPC client, grpc-js
- * and the seed's own kind of Python client, both built from the seed's
- * proto, and the REST route.
+ * chunks and about 30.1 MB. Checked through the Connect gRPC client,
+ * grpc-js built from the proof of concept's proto, and the REST route (its
+ * Python client is in test/python/).
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { createInferenceClient } from "../src/client/index.js";
+import { createInferenceClient } from "../../src/index.js";
 import {
-  boundaryOf,
   type ChunkLike,
   collect,
+  createGrpcJsClient,
   curlRest,
   inspectPng,
-  parseMultipart,
+  multipartOf,
   type ReassembledImage,
   reassemble,
-  run,
   sha256Hex,
   startServer,
+  streamGrpcJs,
   type TestServer,
-} from "./helpers.js";
-import { createSeedClient, streamSeed } from "./seed-client.js";
+} from "../support/index.js";
 
-const seedRequest = { model_id: "noise-1000", prompt: "a photo of a cat", batch_size: 10 };
-/** The seed's "30.1MB": 10 PNG files of 3,005,928 bytes. */
+/** The proof of concept's request. */
+const pocRequest = { model_id: "noise-1000", prompt: "a photo of a cat", batch_size: 10 };
+/** The proof of concept's "30.1MB": 10 PNG files of 3,005,928 bytes. */
 const minBytes = 30_000_000;
 const maxBytes = 30_200_000;
 
-/**
- * Debian's /usr/bin/python3, not whatever python3 is first on PATH: the
- * python3-grpcio packages are its. MODELMORA_PYTHON names another.
- */
-const python = process.env.MODELMORA_PYTHON ?? "/usr/bin/python3";
-const pythonRequired = process.env.MODELMORA_REQUIRE_PYTHON === "1";
-
-describe("the seed workload: noise-1000, batch_size 10", () => {
+describe("the proof of concept's workload: noise-1000, batch_size 10", () => {
   let srv: TestServer;
   let chunks: ChunkLike[];
   let images: ReassembledImage[];
@@ -46,9 +39,9 @@ describe("the seed workload: noise-1000, batch_size 10", () => {
     try {
       chunks = await collect(
         inference.client.streamInference({
-          modelId: seedRequest.model_id,
-          prompt: seedRequest.prompt,
-          batchSize: seedRequest.batch_size,
+          modelId: pocRequest.model_id,
+          prompt: pocRequest.prompt,
+          batchSize: pocRequest.batch_size,
         }),
       );
     } finally {
@@ -99,13 +92,13 @@ describe("the seed workload: noise-1000, batch_size 10", () => {
     assert.equal(new Set(images.map((image) => image.sha256)).size, 10);
   });
 
-  it("gives the same 40 chunks to grpc-js built from the seed's proto", async () => {
-    const client = createSeedClient(`127.0.0.1:${srv.port}`);
+  it("gives the same 40 chunks to grpc-js built from the proof of concept's proto", async () => {
+    const client = createGrpcJsClient(`127.0.0.1:${srv.port}`);
     try {
-      const seedChunks = await streamSeed(client, seedRequest);
-      assert.equal(seedChunks.length, 40);
+      const grpcJsChunks = await streamGrpcJs(client, pocRequest);
+      assert.equal(grpcJsChunks.length, 40);
       assert.deepEqual(
-        reassemble(seedChunks).map((image) => image.sha256),
+        reassemble(grpcJsChunks).map((image) => image.sha256),
         images.map((image) => image.sha256),
       );
     } finally {
@@ -113,49 +106,10 @@ describe("the seed workload: noise-1000, batch_size 10", () => {
     }
   });
 
-  it("gives 40 chunks and about 30.1 MB to the seed's Python client", async (t) => {
-    const probe = await run(python, ["-c", "import grpc, grpc_tools, google.protobuf"]).catch(
-      (err: Error) => ({ code: -1, stderr: err.message }),
-    );
-    if (probe.code !== 0) {
-      const reason = `${python} cannot import grpc, grpc_tools and google.protobuf (apt-get install python3-grpcio python3-grpc-tools python3-protobuf): ${probe.stderr.trim().split("\n").pop()}`;
-      if (pythonRequired) {
-        assert.fail(`MODELMORA_REQUIRE_PYTHON=1 but ${reason}`);
-      }
-      t.skip(reason);
-      return;
-    }
-    const result = await run(python, [
-      "test/python/proof_of_concept_client.py",
-      `127.0.0.1:${srv.port}`,
-      "--model",
-      seedRequest.model_id,
-      "--prompt",
-      seedRequest.prompt,
-      "--batch-size",
-      String(seedRequest.batch_size),
-    ]);
-    assert.equal(result.code, 0, `seed_client.py failed: ${result.stderr}${result.stdout}`);
-    const summary = JSON.parse(result.stdout.toString("utf8")) as {
-      chunks: number;
-      bytes: number;
-      request_ids: number;
-      images: { index: number; chunks: number; total_chunks: number; sha256_ok: boolean }[];
-    };
-    assert.equal(summary.chunks, 40);
-    assert.ok(summary.bytes > minBytes && summary.bytes < maxBytes, `${summary.bytes} bytes`);
-    assert.equal(summary.request_ids, 1);
-    assert.equal(summary.images.length, 10);
-    for (const image of summary.images) {
-      assert.equal(image.chunks, image.total_chunks, `image ${image.index}`);
-      assert.ok(image.sha256_ok, `image ${image.index}: SHA-256 does not match image_sha256`);
-    }
-  });
-
   it("sends the same 10 images over REST as multipart/mixed", async () => {
-    const res = await curlRest(srv.url, JSON.stringify(seedRequest));
+    const res = await curlRest(srv.url, JSON.stringify(pocRequest));
     assert.equal(res.status, 200);
-    const parts = parseMultipart(res.body, boundaryOf(res.headers["content-type"] ?? ""));
+    const parts = multipartOf(res);
     assert.deepEqual(
       parts.map((part) => sha256Hex(part.body)),
       images.map((image) => image.sha256),

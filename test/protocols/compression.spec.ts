@@ -12,16 +12,16 @@ import {
   InferenceRequestSchema,
   InferenceResponseSchema,
   ListModelsResponseSchema,
-} from "../src/gen/modelmora/inference_pb.js";
+} from "../../src/index.js";
 import {
   chunkFromJson,
   envelope,
   parseEnvelopes,
+  rawRequest,
   reassemble,
   startServer,
   type TestServer,
-} from "./helpers.js";
-import { rawRequest } from "./raw-http.js";
+} from "../support/index.js";
 
 // scene-1024: about 1.1 MB per image, so chunks of up to 1,000,000 bytes.
 const request = { modelId: "scene-1024", prompt: "do not gzip me", batchSize: 1 };

@@ -4,12 +4,12 @@
  * `bytes` fields in JSON, and of protobuf-es's JSON with it in place.
  */
 // First, as in the server: protobuf-es reads the methods when it loads.
-import "../src/base64-polyfill.js";
+import "../../src/base64-polyfill.js";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { describe, it } from "node:test";
 import { create, fromJson, toJson } from "@bufbuild/protobuf";
-import { InferenceResponseSchema } from "../src/gen/modelmora/inference_pb.js";
+import { InferenceResponseSchema } from "../../src/index.js";
 
 interface Base64Array extends Uint8Array {
   toBase64(options?: { alphabet?: "base64" | "base64url"; omitPadding?: boolean }): string;

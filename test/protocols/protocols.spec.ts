@@ -6,16 +6,16 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { Code } from "@connectrpc/connect";
-import { createInferenceClient, type InferenceClient } from "../src/client/index.js";
-import { clientCases } from "./clients.js";
+import { createInferenceClient, type InferenceClient } from "../../src/index.js";
 import {
   assertConnectError,
+  clientCases,
   collect,
   inspectPng,
   reassemble,
   startServer,
   type TestServer,
-} from "./helpers.js";
+} from "../support/index.js";
 
 describe("every protocol through the Connect clients", () => {
   let srv: TestServer;

@@ -1,7 +1,7 @@
 /**
  * One request, every way in: the Connect clients over every protocol and
  * HTTP version, connect-node transports used directly, grpc-js with the
- * seed's proto, curl speaking Connect, and the REST route. Every path must
+ * proof of concept's proto, curl speaking Connect, and the REST route. Every path must
  * give byte-for-byte the same PNG files.
  */
 import assert from "node:assert/strict";
@@ -14,23 +14,22 @@ import {
   createGrpcWebTransport,
   Http2SessionManager,
 } from "@connectrpc/connect-node";
-import { createInferenceClient } from "../src/client/index.js";
-import { InferenceService } from "../src/gen/modelmora/inference_pb.js";
-import { clientCases } from "./clients.js";
+import { createInferenceClient, InferenceService } from "../../src/index.js";
 import {
-  boundaryOf,
+  clientCases,
   collect,
+  createGrpcJsClient,
   curlConnectStream,
   curlRest,
   inspectPng,
-  parseMultipart,
+  multipartOf,
   type ReassembledImage,
   reassemble,
   sha256Hex,
   startServer,
+  streamGrpcJs,
   type TestServer,
-} from "./helpers.js";
-import { createSeedClient, streamSeed } from "./seed-client.js";
+} from "../support/index.js";
 
 // scene-1024 images are about 1.1 MB, so each comes in two chunks and the
 // rebuilding by chunk_offset is exercised.
@@ -136,10 +135,10 @@ describe("byte-for-byte the same images over every protocol", () => {
     });
   }
 
-  it("@grpc/grpc-js with the seed's proto", async () => {
-    const client = createSeedClient(`127.0.0.1:${srv.port}`);
+  it("@grpc/grpc-js with the proof of concept's proto", async () => {
+    const client = createGrpcJsClient(`127.0.0.1:${srv.port}`);
     try {
-      assertSameImages(reassemble(await streamSeed(client, JSON.parse(requestJson))));
+      assertSameImages(reassemble(await streamGrpcJs(client, JSON.parse(requestJson))));
     } finally {
       client.close();
     }
@@ -160,7 +159,7 @@ describe("byte-for-byte the same images over every protocol", () => {
     const res = await curlRest(srv.url, requestJson);
     assert.equal(res.status, 200);
     assert.match(res.headers["content-type"] ?? "", /^multipart\/mixed; boundary=/);
-    const parts = parseMultipart(res.body, boundaryOf(res.headers["content-type"] as string));
+    const parts = multipartOf(res);
     assertSameImages(
       parts.map((part) => {
         assert.equal(part.headers["content-type"], "image/png");

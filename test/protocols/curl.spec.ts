@@ -6,18 +6,17 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import {
-  boundaryOf,
   curl,
   curlConnectStream,
   curlRest,
   inspectPng,
+  multipartOf,
   parseHeaderDump,
-  parseMultipart,
   reassemble,
   sha256Hex,
   startServer,
   type TestServer,
-} from "./helpers.js";
+} from "../support/index.js";
 
 const listModels = "/modelmora.InferenceService/ListModels";
 
@@ -130,7 +129,7 @@ describe("curl", () => {
           args,
         );
         assert.equal(batch.status, 200);
-        const parts = parseMultipart(batch.body, boundaryOf(batch.headers["content-type"] ?? ""));
+        const parts = multipartOf(batch);
         assert.equal(parts.length, 3);
         assert.ok(parts[0]?.body.equals(single.body), "image 0 differs from the single image");
         for (const part of parts) {
