@@ -1,25 +1,34 @@
 /**
  * Backpressure and cancellation: the server draws images only a little
  * ahead of what the client has read, and a client that hangs up stops the
- * work for its request. Work is counted with modelmora_images_total
- * (images drawn, not from the cache), never with a clock.
+ * work for its request. Work is counted with modelmora_images_total (images
+ * drawn, not from the cache), read once modelmora_renders_in_progress
+ * (running and queued) is 0, never with a clock. Then generateBatch, the
+ * lookahead that bounds it, without a server.
  */
 import assert from "node:assert/strict";
 import http from "node:http";
 import { after, before, describe, it } from "node:test";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
-import { createInferenceClient } from "../src/client/index.js";
-import { InferenceService } from "../src/gen/modelmora/inference_pb.js";
+import {
+  generateBatch,
+  type ImageGenerator,
+  type ModelProfile,
+  modelProfiles,
+} from "../../src/imaging/index.js";
+import { createInferenceClient, InferenceService } from "../../src/index.js";
 import {
   type ChunkLike,
-  curl,
+  httpRequest,
+  imagesDrawnWhenIdle,
+  imagesServed,
   reassemble,
   startServer,
   type TestServer,
-  waitFor,
+  waitForNoCalls,
   waitForNoConnections,
-} from "./helpers.js";
+} from "../support/index.js";
 
 const batchSize = 32;
 /**
@@ -29,35 +38,9 @@ const batchSize = 32;
  */
 const maxDrawnAhead = 12;
 
-/** Images of noise-1000 drawn so far. */
-async function drawn(srv: TestServer): Promise<number> {
-  const res = await curl([`${srv.url}/metrics`]);
-  const line = res.stdout
-    .toString("utf8")
-    .split("\n")
-    .find(
-      (l) =>
-        l.startsWith("modelmora_images_total{") &&
-        l.includes('model="noise-1000"') &&
-        l.includes('cached="false"'),
-    );
-  return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(" ") + 1));
-}
-
-/**
- * Reads the count until it stops changing: five equal readings in a row.
- * Renders already started finish; the point is that no more start.
- */
-async function settledDrawn(srv: TestServer): Promise<number> {
-  let last = await drawn(srv);
-  let same = 0;
-  while (same < 5) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    const now = await drawn(srv);
-    same = now === last ? same + 1 : 0;
-    last = now;
-  }
-  return last;
+/** Images of noise-1000 drawn so far, once nothing is drawing. */
+function drawn(srv: TestServer): Promise<number> {
+  return imagesDrawnWhenIdle(srv.server, "noise-1000");
 }
 
 describe("backpressure and cancellation", () => {
@@ -73,12 +56,14 @@ describe("backpressure and cancellation", () => {
 
   async function afterHangUp(baseline: number, name: string) {
     await waitForNoConnections(srv.server);
-    await waitFor(() => srv.server.activeCallCount === 0, "the call to end");
-    const count = (await settledDrawn(srv)) - baseline;
+    // The call has ended, so no render can start for it: once none is
+    // running or queued, the count is final.
+    await waitForNoCalls(srv.server);
+    const count = (await drawn(srv)) - baseline;
     assert.ok(count >= 1, `${name}: drew nothing`);
     assert.ok(count <= maxDrawnAhead, `${name}: drew ${count} of ${batchSize} images`);
-    const health = await curl([`${srv.url}/healthz`]);
-    assert.equal(JSON.parse(health.stdout.toString("utf8")).active_calls, 1, "only /healthz");
+    const health = await httpRequest(srv, { method: "GET", path: "/healthz" });
+    assert.equal(JSON.parse(health.body.toString("utf8")).active_calls, 1, "only /healthz");
     return `${name}: drew ${count} of ${batchSize} images`;
   }
 
@@ -179,8 +164,11 @@ describe("backpressure and cancellation", () => {
       const first = await stream.next();
       assert.ok(!first.done);
       chunks.push(first.value);
-      // The client reads nothing more for now.
-      const ahead = (await settledDrawn(srv)) - baseline;
+      // The client reads nothing more for now. Once the server waits on the
+      // full window, nothing is drawing; were it drawing ahead regardless,
+      // renders would run back to back and the gauge stay above 0 until
+      // the whole batch was drawn.
+      const ahead = (await drawn(srv)) - baseline;
       assert.ok(ahead <= maxDrawnAhead, `drew ${ahead} images for a client that read one chunk`);
       t.diagnostic(`drew ${ahead} images for a client that read one chunk`);
       for (;;) {
@@ -190,9 +178,72 @@ describe("backpressure and cancellation", () => {
       }
       assert.equal(chunks.length, batchSize * 4);
       assert.equal(reassemble(chunks).length, batchSize);
-      assert.equal((await drawn(srv)) - baseline, batchSize);
+      assert.equal((await imagesServed(srv.server, "noise-1000")) - baseline, batchSize);
     } finally {
       inference.close();
     }
+  });
+});
+
+const thumb = modelProfiles.find((model) => model.id === "thumb-64") as ModelProfile;
+
+describe("generateBatch", () => {
+  /** A generator that counts the images asked of it. */
+  function countingGenerator(): ImageGenerator & { started: number } {
+    const counter = {
+      started: 0,
+      rendererName: "fake",
+      generate(_model: ModelProfile, _prompt: string, index: number) {
+        counter.started++;
+        return Promise.resolve({
+          modelId: "thumb-64",
+          index,
+          widthPx: 64,
+          heightPx: 64,
+          png: Buffer.alloc(10),
+          sha256: "",
+          renderMs: 0,
+          cached: false,
+        });
+      },
+      cacheStats: () => ({ entries: 0, bytes: 0 }),
+      renderStats: () => ({ running: 0, queued: 0 }),
+    };
+    return counter;
+  }
+
+  // The bound is lookahead + 1: image k + lookahead + 1 is started as image
+  // k is handed over, so while the consumer holds image k, the next two (for
+  // lookahead 1) may be drawing. generateBatch's comment says "at most
+  // lookahead ahead"; the extra one keeps both cores drawing.
+  it("starts at most lookahead + 1 images ahead of the one the consumer holds", async () => {
+    const generator = countingGenerator();
+    const lookahead = 1;
+    const batch = generateBatch(generator, thumb, "p", 32, new AbortController().signal, lookahead);
+    assert.equal(generator.started, 0, "started before the first read");
+    const first = await batch.next();
+    assert.equal(first.value?.index, 0);
+    assert.equal(generator.started, 1 + lookahead + 1);
+    let held = 1;
+    for await (const image of batch) {
+      held++;
+      assert.ok(
+        generator.started <= held + lookahead + 1,
+        `${generator.started} started, ${held} handed over`,
+      );
+      assert.equal(image.index, held - 1);
+    }
+    assert.deepEqual([held, generator.started], [32, 32]);
+  });
+
+  it("starts nothing more once the signal aborts", async () => {
+    const generator = countingGenerator();
+    const abort = new AbortController();
+    const batch = generateBatch(generator, thumb, "p", 32, abort.signal, 1);
+    await batch.next();
+    const started = generator.started;
+    abort.abort();
+    await assert.rejects(batch.next());
+    assert.equal(generator.started, started);
   });
 });

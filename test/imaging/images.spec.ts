@@ -1,41 +1,33 @@
 /**
  * What the images are and where they come from: determinism, the image
- * cache (on by default, off with cacheBytes 0), the small-payload model,
- * and the Canvas implementations (node-canvas first, @napi-rs/canvas as the
+ * cache (on by default, off with cacheBytes 0; and the byte-bounded cache
+ * itself), the small-payload model, how an image is cut into chunks, and
+ * the Canvas implementations (node-canvas first, @napi-rs/canvas as the
  * fallback).
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { createInferenceClient, type InferenceClient } from "../src/client/index.js";
+// Not exported by the folders' index.ts: internals tested without a server.
+import { createByteBoundedCache } from "../../src/imaging/image-cache.js";
+import type { GeneratedImage } from "../../src/imaging/index.js";
+import { createInferenceClient, type InferenceClient } from "../../src/index.js";
+import { chunksOf } from "../../src/server/inference-core.js";
 import {
   collect,
   curl,
+  httpRequest,
+  imagesServed,
   inspectPng,
   type ReassembledImage,
   reassemble,
   startServer,
   type TestServer,
-} from "./helpers.js";
+} from "../support/index.js";
 
+/** The cache facts GET /healthz reports. */
 async function health(srv: TestServer): Promise<{ entries: number; bytes: number }> {
-  const res = await curl([`${srv.url}/healthz`]);
-  return JSON.parse(res.stdout.toString("utf8")).cache;
-}
-
-/** modelmora_images_total for a model, drawn (cached=false) or from the cache. */
-async function imagesServed(srv: TestServer, model: string, cached: boolean): Promise<number> {
-  const res = await curl([`${srv.url}/metrics`]);
-  let total = 0;
-  for (const line of res.stdout.toString("utf8").split("\n")) {
-    if (
-      line.startsWith("modelmora_images_total{") &&
-      line.includes(`model="${model}"`) &&
-      line.includes(`cached="${cached}"`)
-    ) {
-      total += Number(line.slice(line.lastIndexOf(" ") + 1));
-    }
-  }
-  return total;
+  const res = await httpRequest(srv, { method: "GET", path: "/healthz" });
+  return JSON.parse(res.body.toString("utf8")).cache;
 }
 
 async function images(
@@ -83,10 +75,10 @@ describe("determinism, without a cache", () => {
 
   it("keeps nothing in the cache and draws every image", async () => {
     assert.deepEqual(await health(srv), { entries: 0, bytes: 0 });
-    const drawn = await imagesServed(srv, "thumb-64", false);
+    const drawn = await imagesServed(srv.server, "thumb-64", false);
     await images(inference, "thumb-64", "a lighthouse at dusk", 3);
-    assert.equal(await imagesServed(srv, "thumb-64", false), drawn + 3);
-    assert.equal(await imagesServed(srv, "thumb-64", true), 0);
+    assert.equal(await imagesServed(srv.server, "thumb-64", false), drawn + 3);
+    assert.equal(await imagesServed(srv.server, "thumb-64", true), 0);
     assert.deepEqual(await health(srv), { entries: 0, bytes: 0 });
   });
 });
@@ -109,7 +101,7 @@ describe("the image cache, on by default", () => {
 
   it("serves a repeated request from the cache without drawing again", async () => {
     const before = await health(srv);
-    const drawn = await imagesServed(srv, "thumb-64", false);
+    const drawn = await imagesServed(srv.server, "thumb-64", false);
     const first = await images(inference, "thumb-64", "cache me", 4);
     const afterFirst = await health(srv);
     assert.equal(afterFirst.entries, before.entries + 4);
@@ -117,13 +109,13 @@ describe("the image cache, on by default", () => {
       afterFirst.bytes - before.bytes,
       first.reduce((sum, image) => sum + image.png.byteLength, 0),
     );
-    assert.equal(await imagesServed(srv, "thumb-64", false), drawn + 4);
+    assert.equal(await imagesServed(srv.server, "thumb-64", false), drawn + 4);
 
-    const hits = await imagesServed(srv, "thumb-64", true);
+    const hits = await imagesServed(srv.server, "thumb-64", true);
     const second = await images(inference, "thumb-64", "cache me", 4);
     assert.deepEqual(await health(srv), afterFirst);
-    assert.equal(await imagesServed(srv, "thumb-64", false), drawn + 4, "drew again");
-    assert.equal(await imagesServed(srv, "thumb-64", true), hits + 4);
+    assert.equal(await imagesServed(srv.server, "thumb-64", false), drawn + 4, "drew again");
+    assert.equal(await imagesServed(srv.server, "thumb-64", true), hits + 4);
     assert.deepEqual(
       second.map((image) => image.sha256),
       first.map((image) => image.sha256),
@@ -143,6 +135,36 @@ describe("the image cache, on by default", () => {
       client.close();
       await small.close();
     }
+  });
+});
+
+describe("createByteBoundedCache", () => {
+  it("evicts the least recently used entries past its budget", () => {
+    const cache = createByteBoundedCache<string>(10);
+    cache.set("a", "A", 4);
+    cache.set("b", "B", 4);
+    assert.equal(cache.get("a"), "A"); // a is now the most recent
+    cache.set("c", "C", 4); // 12 bytes: b goes
+    assert.equal(cache.get("b"), undefined);
+    assert.equal(cache.get("a"), "A");
+    assert.equal(cache.get("c"), "C");
+    assert.deepEqual([cache.size, cache.sizeBytes], [2, 8]);
+  });
+
+  it("replaces an entry under the same key", () => {
+    const cache = createByteBoundedCache<string>(10);
+    cache.set("a", "A", 4);
+    cache.set("a", "A2", 6);
+    assert.deepEqual([cache.get("a"), cache.size, cache.sizeBytes], ["A2", 1, 6]);
+  });
+
+  it("does not store a value larger than the budget, and a budget of 0 stores nothing", () => {
+    const cache = createByteBoundedCache<string>(10);
+    cache.set("big", "B", 11);
+    assert.deepEqual([cache.get("big"), cache.size, cache.sizeBytes], [undefined, 0, 0]);
+    const off = createByteBoundedCache<string>(0);
+    off.set("a", "A", 1);
+    assert.deepEqual([off.get("a"), off.size], [undefined, 0]);
   });
 });
 
@@ -188,6 +210,51 @@ describe("thumb-64, the small-payload model", () => {
       }
     });
   }
+});
+
+function fakeImage(bytes: number): GeneratedImage {
+  return {
+    modelId: "noise-1000",
+    index: 0,
+    widthPx: 1000,
+    heightPx: 1000,
+    png: Buffer.alloc(bytes, 7),
+    sha256: "",
+    renderMs: 0,
+    cached: false,
+  };
+}
+
+describe("chunksOf", () => {
+  it("cuts a noise-1000 PNG into 4 chunks of at most 1,000,000 bytes, without copying", () => {
+    const image = fakeImage(3_005_928);
+    const chunks = [...chunksOf(image, 1_000_000)];
+    assert.deepEqual(
+      chunks.map((chunk) => [
+        chunk.chunkIndex,
+        chunk.totalChunks,
+        chunk.offset,
+        chunk.data.byteLength,
+      ]),
+      [
+        [0, 4, 0, 1_000_000],
+        [1, 4, 1_000_000, 1_000_000],
+        [2, 4, 2_000_000, 1_000_000],
+        [3, 4, 3_000_000, 5_928],
+      ],
+    );
+    for (const chunk of chunks) {
+      assert.equal(chunk.data.buffer, image.png.buffer, "a copy");
+    }
+  });
+
+  it("gives one chunk for an image of exactly chunkBytes, and for an empty one", () => {
+    assert.equal([...chunksOf(fakeImage(1000), 1000)].length, 1);
+    assert.deepEqual(
+      [...chunksOf(fakeImage(0), 1000)].map((chunk) => chunk.data.byteLength),
+      [0],
+    );
+  });
 });
 
 describe("renderers", () => {
