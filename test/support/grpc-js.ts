@@ -73,7 +73,7 @@ export function createGrpcJsClient(
 }
 
 /** The chunk as the other clients see it. */
-export function chunkFromGrpcJs(res: GrpcJsResponse): ChunkLike {
+function chunkFromGrpcJs(res: GrpcJsResponse): ChunkLike {
   return {
     requestId: res.request_id,
     chunkIndex: res.chunk_index,

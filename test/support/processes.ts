@@ -173,7 +173,7 @@ export interface CliServer extends Target {
 }
 
 /** The command line of the CLI, as the tests run it: `node --import tsx src/cli.ts`. */
-export const cliCommand = ["--import", "tsx", "src/cli.ts"];
+const cliCommand = ["--import", "tsx", "src/cli.ts"];
 
 /** The environment of a CLI subprocess: this one's, without PORT, HOST or any MODELMORA_* setting. */
 export function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
