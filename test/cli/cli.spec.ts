@@ -65,7 +65,7 @@ const badSettings: BadSetting[] = [
     name: "batch size 0",
     args: () => ["--max-batch-size", "0"],
     env: {},
-    message: /--max-batch-size must be at least 1/,
+    message: /--max-batch-size \(MODELMORA_MAX_BATCH_SIZE\) must be at least 1, got 0/,
   },
   {
     name: "an unknown flag",
@@ -203,6 +203,8 @@ describe("the CLI", () => {
       assert.equal(models.chunkBytes, 500000);
       assert.equal(models.renderer, "@napi-rs/canvas");
       const tooMany = await curl([
+        "-H",
+        "content-type: application/json",
         "-d",
         '{"model_id":"thumb-64","batch_size":5}',
         `${cli.url}/infer/stream`,

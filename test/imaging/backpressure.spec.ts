@@ -208,6 +208,7 @@ describe("generateBatch", () => {
       },
       cacheStats: () => ({ entries: 0, bytes: 0 }),
       renderStats: () => ({ running: 0, queued: 0 }),
+      hasRenderRoom: () => true,
     };
     return counter;
   }
@@ -219,7 +220,9 @@ describe("generateBatch", () => {
   it("starts at most lookahead + 1 images ahead of the one the consumer holds", async () => {
     const generator = countingGenerator();
     const lookahead = 1;
-    const batch = generateBatch(generator, thumb, "p", 32, new AbortController().signal, lookahead);
+    const batch = generateBatch(generator, thumb, "p", 32, new AbortController().signal, {
+      lookahead,
+    });
     assert.equal(generator.started, 0, "started before the first read");
     const first = await batch.next();
     assert.equal(first.value?.index, 0);
@@ -239,7 +242,7 @@ describe("generateBatch", () => {
   it("starts nothing more once the signal aborts", async () => {
     const generator = countingGenerator();
     const abort = new AbortController();
-    const batch = generateBatch(generator, thumb, "p", 32, abort.signal, 1);
+    const batch = generateBatch(generator, thumb, "p", 32, abort.signal, { lookahead: 1 });
     await batch.next();
     const started = generator.started;
     abort.abort();

@@ -1,17 +1,15 @@
 /**
  * What the images are and where they come from: determinism, the image
- * cache (on by default, off with cacheBytes 0; and the byte-bounded cache
- * itself), the small-payload model, how an image is cut into chunks, and
- * the Canvas implementations (node-canvas first, @napi-rs/canvas as the
- * fallback).
+ * cache (on by default, off with cacheBytes 0), the small-payload model,
+ * how an image is cut into chunks, and the Canvas implementations
+ * (node-canvas first, @napi-rs/canvas as the fallback).
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-// Not exported by the folders' index.ts: internals tested without a server.
-import { createByteBoundedCache } from "../../src/imaging/image-cache.js";
 import type { GeneratedImage } from "../../src/imaging/index.js";
 import { createInferenceClient, type InferenceClient } from "../../src/index.js";
-import { chunksOf } from "../../src/server/inference-core.js";
+// Not exported by src/server/index.ts: chunking tested without a server.
+import { chunksOf } from "../../src/server/image-chunks.js";
 import {
   collect,
   curl,
@@ -138,36 +136,6 @@ describe("the image cache, on by default", () => {
   });
 });
 
-describe("createByteBoundedCache", () => {
-  it("evicts the least recently used entries past its budget", () => {
-    const cache = createByteBoundedCache<string>(10);
-    cache.set("a", "A", 4);
-    cache.set("b", "B", 4);
-    assert.equal(cache.get("a"), "A"); // a is now the most recent
-    cache.set("c", "C", 4); // 12 bytes: b goes
-    assert.equal(cache.get("b"), undefined);
-    assert.equal(cache.get("a"), "A");
-    assert.equal(cache.get("c"), "C");
-    assert.deepEqual([cache.size, cache.sizeBytes], [2, 8]);
-  });
-
-  it("replaces an entry under the same key", () => {
-    const cache = createByteBoundedCache<string>(10);
-    cache.set("a", "A", 4);
-    cache.set("a", "A2", 6);
-    assert.deepEqual([cache.get("a"), cache.size, cache.sizeBytes], ["A2", 1, 6]);
-  });
-
-  it("does not store a value larger than the budget, and a budget of 0 stores nothing", () => {
-    const cache = createByteBoundedCache<string>(10);
-    cache.set("big", "B", 11);
-    assert.deepEqual([cache.get("big"), cache.size, cache.sizeBytes], [undefined, 0, 0]);
-    const off = createByteBoundedCache<string>(0);
-    off.set("a", "A", 1);
-    assert.deepEqual([off.get("a"), off.size], [undefined, 0]);
-  });
-});
-
 describe("thumb-64, the small-payload model", () => {
   let srv: TestServer;
   before(async () => {
@@ -185,6 +153,8 @@ describe("thumb-64, the small-payload model", () => {
         "/dev/null",
         "-w",
         "%{size_download} %{size_header}",
+        "-H",
+        "content-type: application/json",
         "-d",
         body,
         `${srv.url}/infer/stream`,

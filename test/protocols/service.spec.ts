@@ -16,7 +16,7 @@ import { InferenceService } from "../../src/index.js";
 import { defaultInferenceLimits } from "../../src/server/index.js";
 // Not exported by src/server/index.ts: the service and its validation are
 // internals of the server, tested here one level below the wire.
-import { validateInferenceRequest } from "../../src/server/inference-core.js";
+import { validateInferenceRequest } from "../../src/server/inference-request.js";
 import { createInferenceService } from "../../src/server/inference-service.js";
 import { assertConnectError, collect, reassemble } from "../support/index.js";
 

@@ -129,6 +129,8 @@ describe("TLS with --tls-cert and --tls-key", () => {
         "%{http_version}",
         "-o",
         "/dev/null",
+        "-H",
+        "content-type: application/json",
         "-d",
         '{"model_id":"thumb-64","prompt":"tls","batch_size":1}',
         `${cli.url}/infer/stream`,
