@@ -32,7 +32,10 @@ interface BadSetting {
   args: () => string[];
   env: Record<string, string>;
   message: RegExp;
-  /** Whether the error ends by pointing at --help (usage errors do). Default true. */
+  /**
+   * Whether the error ends by pointing at --help. Default true: usage
+   * errors do; errors in the files and keys the settings name do not.
+   */
   helpHint?: boolean;
 }
 
@@ -90,12 +93,14 @@ const badSettings: BadSetting[] = [
     args: () => ["--port", "0", "--api-keys-file", files.keys],
     env: {},
     message: /entry 1 \('ci'\): unknown field 'colour'/,
+    helpHint: false,
   },
   {
     name: "MODELMORA_API_KEYS without a colon",
     args: () => ["--port", "0"],
     env: { MODELMORA_API_KEYS: "no-colon" },
     message: /MODELMORA_API_KEYS entry 1 must be id:key/,
+    helpHint: false,
   },
   {
     name: "a JWT secret shorter than 32 bytes",
