@@ -1,6 +1,8 @@
 /**
- * Per-key rate limits, daily byte quotas and concurrent-stream limits, and
- * the RESOURCE_EXHAUSTED errors (with retry-after) they answer with.
+ * Per-key rate limits, daily byte quotas and concurrent-stream limits, the
+ * RESOURCE_EXHAUSTED errors (with retry-after) they answer with, and the
+ * stores that keep their counts: in memory for one process, in Redis for
+ * several instances.
  */
 export {
   type KeyLimits,
@@ -10,9 +12,27 @@ export {
   unlimited,
 } from "./key-limits.js";
 export {
+  type ActiveStreams,
+  type AdmitRequest,
+  type AdmitResult,
+  dayOf,
+  type LimitStore,
+  type OpenStreamRequest,
+  type OpenStreamResult,
+  type ReserveBytesRequest,
+} from "./limit-store.js";
+export {
   createLimiter,
   type Limiter,
   type LimiterOptions,
   type StreamTicket,
 } from "./limiter.js";
+export { createMemoryLimitStore, type MemoryLimitStore } from "./memory-limit-store.js";
+export {
+  checkRedisUrl,
+  createRedisLimitStore,
+  type LimitStoreLogger,
+  type RedisLimitStore,
+  type RedisLimitStoreOptions,
+} from "./redis-limit-store.js";
 export { resourceExhausted, retryAfterHeader, retryAfterSeconds } from "./retry-after.js";

@@ -59,9 +59,9 @@ export function createCallGuard(options: CallGuardOptions): CallGuard {
         call.keyId = principal.keyId;
       }
       authenticator.authorize(principal, access);
-      limiter.admitCall(principal.keyId, principal.limits);
+      await limiter.admitCall(principal.keyId, principal.limits);
       const ticket = imageStream
-        ? limiter.openStream(principal.keyId, principal.limits)
+        ? await limiter.openStream(principal.keyId, principal.limits)
         : undefined;
       return { principal, ticket };
     },
@@ -118,7 +118,7 @@ export function createGuardInterceptor(
         for await (const message of messages) {
           if (ticket !== undefined) {
             const chunk = message as { data?: Uint8Array; [splicedPayload]?: Uint8Array };
-            ticket.addBytes(
+            await ticket.addBytes(
               (chunk.data?.byteLength ?? 0) + (chunk[splicedPayload]?.byteLength ?? 0),
             );
           }

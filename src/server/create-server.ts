@@ -16,7 +16,7 @@ import { type AuthOptions, createAuthenticator } from "../auth/index.js";
 import { Health } from "../gen/grpc/health/v1/health_pb.js";
 import { InferenceService } from "../gen/modelmora/inference_pb.js";
 import { createImageGenerator, loadRenderer, type RendererName } from "../imaging/index.js";
-import { createLimiter, type KeyLimits, unlimited } from "../limits/index.js";
+import { createLimiter, type KeyLimits, type LimitStore, unlimited } from "../limits/index.js";
 import {
   type CallSummary,
   codeLabelFromCode,
@@ -109,6 +109,13 @@ export interface ServerOptions {
    * epoch. Default Date.now; tests pass a fake one to move time on.
    */
   now?: () => number;
+  /**
+   * Where rate limits, quotas and stream counts are kept. Default: in this
+   * process's memory. A Redis store (createRedisLimitStore) shares them
+   * between instances, the cluster's store between workers. The caller
+   * owns it: close() leaves it open.
+   */
+  limitStore?: LimitStore;
   /** Where logs go. Default: nowhere (a silent logger). */
   logger?: ServerLogger;
   /** Where metrics go. Default: a registry of this server's own. */
@@ -185,6 +192,7 @@ export function createServer(options: ServerOptions = {}): ModelMoraServer {
       defaults: { ...unlimited, ...options.keyLimits },
       maxServerStreams: options.maxServerStreams ?? 0,
       now: options.now,
+      store: options.limitStore,
     }),
     isDraining: () => !health.serving,
   });

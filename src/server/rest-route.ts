@@ -190,7 +190,7 @@ async function streamImages(
         await write(res, partHeader(boundary, image), call);
       }
       for (const chunk of chunksOf(image, options.limits.chunkBytes)) {
-        ticket?.addBytes(chunk.data.byteLength);
+        await ticket?.addBytes(chunk.data.byteLength);
         abort.signal.throwIfAborted();
         await write(res, chunk.data, call);
       }
