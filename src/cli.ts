@@ -9,6 +9,7 @@
  */
 // First: protobuf-es reads the base64 methods when it loads.
 import "./base64-polyfill.js";
+import cluster from "node:cluster";
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import {
@@ -19,7 +20,19 @@ import {
   parseApiKeysJson,
   parseJwks,
 } from "./auth/index.js";
-import { createServerLogger, type LogLevel, logLevelFromString } from "./observability/index.js";
+import {
+  joinCluster,
+  startCluster,
+  type WorkerLink,
+  workerCountFromString,
+} from "./cluster/index.js";
+import { checkRedisUrl, createRedisLimitStore } from "./limits/index.js";
+import {
+  createMetrics,
+  createServerLogger,
+  type LogLevel,
+  logLevelFromString,
+} from "./observability/index.js";
 import { createServer, ServerError, type ServerOptions } from "./server/index.js";
 
 interface FlagSpec {
@@ -149,6 +162,30 @@ const flags: Record<string, FlagSpec> = {
     fallback: "5000",
     help: "on SIGINT/SIGTERM, how long calls in flight may finish",
   },
+  // Scale-out: workers and shared limits (docs/production.md, deploy/README.md).
+  workers: {
+    env: "MODELMORA_WORKERS",
+    kind: "string",
+    fallback: "1",
+    help: "worker processes sharing the port; auto = one per core",
+  },
+  "redis-url": {
+    env: "MODELMORA_REDIS_URL",
+    kind: "string",
+    help: "redis:// or rediss:// URL: rate limits, quotas and stream counts shared by every instance",
+  },
+  "redis-timeout-ms": {
+    env: "MODELMORA_REDIS_TIMEOUT_MS",
+    kind: "int",
+    fallback: "500",
+    help: "how long a Redis command may take before limits fail open",
+  },
+  "stream-lease-ms": {
+    env: "MODELMORA_STREAM_LEASE_MS",
+    kind: "int",
+    fallback: "30000",
+    help: "with Redis: how long the streams of an instance that died still count",
+  },
 };
 
 class UsageError extends Error {}
@@ -200,7 +237,7 @@ function settingsFromArgs(argv: string[]): Map<string, string> {
 
 function optionsFromSettings(
   settings: Map<string, string>,
-): ServerOptions & { logLevel: LogLevel } {
+): ServerOptions & { logLevel: LogLevel; workers: number; redis: boolean } {
   const int = (name: string) => Number(settings.get(name));
   const renderer = settings.get("renderer");
   if (renderer !== "auto" && renderer !== "canvas" && renderer !== "@napi-rs/canvas") {
@@ -240,7 +277,33 @@ function optionsFromSettings(
     },
     maxServerStreams: int("max-streams"),
     logLevel,
+    ...scaleFromSettings(settings),
   };
+}
+
+/** --workers and the Redis settings. */
+function scaleFromSettings(settings: Map<string, string>): { workers: number; redis: boolean } {
+  let workers: number;
+  try {
+    workers = workerCountFromString(settings.get("workers") ?? "1");
+  } catch (err) {
+    throw new UsageError(`--workers (MODELMORA_WORKERS) ${(err as Error).message}`);
+  }
+  const redisUrl = settings.get("redis-url");
+  if (redisUrl !== undefined) {
+    try {
+      checkRedisUrl(redisUrl);
+    } catch (err) {
+      throw new UsageError(`--redis-url (MODELMORA_REDIS_URL) ${(err as Error).message}`);
+    }
+  }
+  if (Number(settings.get("redis-timeout-ms")) < 1) {
+    throw new UsageError("--redis-timeout-ms must be at least 1");
+  }
+  if (Number(settings.get("stream-lease-ms")) < 100) {
+    throw new UsageError("--stream-lease-ms must be at least 100");
+  }
+  return { workers, redis: redisUrl !== undefined };
 }
 
 /** Auth settings: keys from a file and/or MODELMORA_API_KEYS, JWT from a secret or JWKS. */
@@ -308,60 +371,171 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = createServerLogger({ level: options.logLevel });
-  const server = createServer({ ...options, logger });
+  if (options.workers > 1 && cluster.isPrimary) {
+    await runPrimary(options, logger, Number(settings.get("grace-ms")));
+    return;
+  }
+  const link = cluster.isWorker ? joinCluster() : undefined;
+  try {
+    await runServer(settings, options, logger, link);
+  } catch (err) {
+    if (link === undefined) throw err;
+    // The primary says it once, for every worker.
+    const { message, code } = failureOf(err);
+    await link.fatal(message, code);
+    process.exit(code);
+  }
+}
+
+/** One server process: the only one, or a worker of the cluster (link). */
+async function runServer(
+  settings: Map<string, string>,
+  options: ReturnType<typeof optionsFromSettings>,
+  logger: ReturnType<typeof createServerLogger>,
+  link: WorkerLink | undefined,
+): Promise<void> {
+  const metrics = link?.metrics ?? createMetrics();
+  const redisUrl = settings.get("redis-url");
+  const redis =
+    redisUrl === undefined
+      ? undefined
+      : createRedisLimitStore({
+          url: redisUrl,
+          commandTimeoutMs: Number(settings.get("redis-timeout-ms")),
+          streamLeaseMs: Number(settings.get("stream-lease-ms")),
+          instanceId: link?.instanceId,
+          logger,
+          registry: metrics.registry,
+        });
+  // Calls made before Redis answers would go uncounted; wait a moment for it.
+  await redis?.ready();
+  const server = createServer({
+    ...options,
+    logger,
+    metrics,
+    limitStore: redis ?? link?.limitStore(logger),
+    readiness: link?.readiness,
+  });
   // Handlers go in before the "listening" line: a supervisor may signal as
   // soon as it reads that line, and a signal with no handler yet would kill
   // the process at once (exit by signal, no graceful shutdown).
   let stopping = false;
-  const stop = (signal: NodeJS.Signals) => {
+  const stop = (signal: NodeJS.Signals | "primary") => {
     if (stopping) {
+      if (signal === "primary") return; // The primary asks once a signal already has.
       process.stderr.write(`modelmora: ${signal} again, exiting now\n`);
       process.exit(1);
     }
     stopping = true;
+    if (signal !== "primary") link?.draining();
     logger.info("shutting down", { signal, grace_ms: Number(settings.get("grace-ms")) });
-    server.close(Number(settings.get("grace-ms"))).then(
-      () => {
-        logger.info("stopped");
-        process.exit(0);
-      },
-      (err: unknown) => {
-        process.stderr.write(`modelmora: shutdown failed: ${String(err)}\n`);
-        process.exit(1);
-      },
-    );
+    server
+      .close(Number(settings.get("grace-ms")))
+      .then(() => redis?.close())
+      .then(
+        () => {
+          logger.info("stopped");
+          process.exit(0);
+        },
+        (err: unknown) => {
+          process.stderr.write(`modelmora: shutdown failed: ${String(err)}\n`);
+          process.exit(1);
+        },
+      );
   };
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
-  const { url } = await server.listen(Number(settings.get("port")), settings.get("host"));
-  const transports = options.tls
-    ? "HTTPS, h2 and http/1.1 by ALPN"
-    : "HTTP/1.1 and HTTP/2 cleartext";
-  const auth = options.auth === undefined ? "auth off" : "auth on";
-  process.stdout.write(
-    `modelmora listening on ${url} (${transports}; gRPC, gRPC-Web, Connect, REST; renderer ${server.rendererName}; ${auth})\n`,
-  );
+  link?.onShutdown(() => stop("primary"));
+  // Workers listen with the same arguments, so node:cluster gives them one
+  // socket (with --port 0, one free port for all).
+  const { url, port } = await server.listen(Number(settings.get("port")), settings.get("host"));
+  if (link !== undefined) {
+    link.listening({ url, port, renderer: server.rendererName });
+  } else {
+    process.stdout.write(`${listeningLine(url, options, server.rendererName)}\n`);
+  }
   logger.info("listening", {
     url,
     renderer: server.rendererName,
     tls: options.tls !== undefined,
     auth: options.auth !== undefined,
+    ...(link === undefined ? {} : { worker: link.slot }),
   });
 }
 
-main().catch((err: unknown) => {
+/** The primary of `--workers N`: forks the workers and prints the line once all listen. */
+async function runPrimary(
+  options: ReturnType<typeof optionsFromSettings>,
+  logger: ReturnType<typeof createServerLogger>,
+  graceMs: number,
+): Promise<void> {
+  const primary = startCluster({
+    workers: options.workers,
+    sharedLimits: !options.redis,
+    logger,
+  });
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      process.stderr.write(`modelmora: ${signal} again, exiting now\n`);
+      primary.kill();
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info("shutting down", { signal, grace_ms: graceMs, workers: options.workers });
+    primary.stop(graceMs);
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+  try {
+    const { url, renderer } = await primary.listening;
+    process.stdout.write(`${listeningLine(url, options, renderer)}\n`);
+    logger.info("listening", { url, renderer, workers: options.workers });
+  } catch {
+    // A worker could not start: `exited` says why.
+  }
+  const exit = await primary.exited;
+  if (exit.message !== undefined) {
+    process.stderr.write(`modelmora: ${exit.message}\n`);
+  } else {
+    logger.info("stopped");
+  }
+  process.exit(exit.code);
+}
+
+/** The one line on stdout once the server listens. */
+function listeningLine(
+  url: string,
+  options: ReturnType<typeof optionsFromSettings>,
+  renderer: string,
+): string {
+  const transports = options.tls
+    ? "HTTPS, h2 and http/1.1 by ALPN"
+    : "HTTP/1.1 and HTTP/2 cleartext";
+  const auth = options.auth === undefined ? "auth off" : "auth on";
+  const workers = options.workers > 1 ? `; ${options.workers} workers` : "";
+  const limits = options.redis ? "; limits in Redis" : "";
+  return `modelmora listening on ${url} (${transports}; gRPC, gRPC-Web, Connect, REST; renderer ${renderer}; ${auth}${workers}${limits})`;
+}
+
+/** What to print for an error that stops the server, and the exit code. */
+function failureOf(err: unknown): { message: string; code: number } {
   if (err instanceof AuthConfigError) {
     // Found as the server is built (a short HS256 secret, say): a setting
     // is wrong, as with the checks made while parsing, so the same code 2.
-    process.stderr.write(`modelmora: ${err.message}\n`);
-    process.exit(2);
+    return { message: err.message, code: 2 };
   }
   if (err instanceof ServerError) {
-    process.stderr.write(`modelmora: ${err.message}\n`);
-  } else {
-    process.stderr.write(
-      `modelmora: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
-    );
+    return { message: err.message, code: 1 };
   }
-  process.exit(1);
+  return {
+    message: err instanceof Error ? (err.stack ?? err.message) : String(err),
+    code: 1,
+  };
+}
+
+main().catch((err: unknown) => {
+  const { message, code } = failureOf(err);
+  process.stderr.write(`modelmora: ${message}\n`);
+  process.exit(code);
 });

@@ -31,8 +31,13 @@ export { createMemoryLimitStore, type MemoryLimitStore } from "./memory-limit-st
 export {
   checkRedisUrl,
   createRedisLimitStore,
-  type LimitStoreLogger,
   type RedisLimitStore,
   type RedisLimitStoreOptions,
 } from "./redis-limit-store.js";
 export { resourceExhausted, retryAfterHeader, retryAfterSeconds } from "./retry-after.js";
+export {
+  createStoreHealth,
+  type LimitStoreLogger,
+  type StoreHealth,
+  type StoreHealthOptions,
+} from "./store-health.js";

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { Redis } from "ioredis";
-import { Counter, Gauge, type Registry } from "prom-client";
+import type { Registry } from "prom-client";
 import {
   type ActiveStreams,
   type AdmitResult,
@@ -21,12 +21,7 @@ import {
   reserveBytesScript,
   returnBytesScript,
 } from "./redis-scripts.js";
-
-/** What the Redis store writes to the log. */
-export interface LimitStoreLogger {
-  info(message: string, fields?: Record<string, unknown>): void;
-  warn(message: string, fields?: Record<string, unknown>): void;
-}
+import { createStoreHealth, type LimitStoreLogger } from "./store-health.js";
 
 /** Options for createRedisLimitStore. */
 export interface RedisLimitStoreOptions {
@@ -112,12 +107,10 @@ export function createRedisLimitStore(options: RedisLimitStoreOptions): RedisLim
   const instanceId =
     options.instanceId ?? `${hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`;
   const now = options.now ?? Date.now;
-  const logger = options.logger;
   const shownUrl = redactedUrl(options.url);
   checkPositive(commandTimeoutMs, "commandTimeoutMs");
   checkPositive(leaseMs, "streamLeaseMs");
   checkRedisUrl(options.url);
-  let closing = false;
 
   const redis = new Redis(options.url, {
     // No queue while disconnected: a command fails at once instead of
@@ -131,58 +124,19 @@ export function createRedisLimitStore(options: RedisLimitStoreOptions): RedisLim
     retryStrategy: (attempt) => Math.min(100 * 2 ** Math.min(attempt, 5), 2000),
   });
 
-  const failures =
-    options.registry &&
-    new Counter({
-      name: "modelmora_limit_store_failures_total",
-      help: "Operations of the Redis limit store that failed (unreachable or timed out); each let a limit check through.",
-      labelNames: ["operation"],
-      registers: [options.registry],
-    });
-  const up =
-    options.registry &&
-    new Gauge({
-      name: "modelmora_limit_store_up",
-      help: "1 while the Redis limit store answers, 0 while limits are not enforced.",
-      registers: [options.registry],
-      // Across workers: 0 as soon as one of them cannot reach Redis.
-      aggregator: "min",
-    });
-  up?.set(0);
-
-  let reachable = false;
+  const health = createStoreHealth({
+    store: shownUrl,
+    logger: options.logger,
+    registry: options.registry,
+  });
   let suspendedUntilMs = 0;
-  let warned = false;
 
-  function markReachable(): void {
-    if (reachable) return;
-    reachable = true;
-    up?.set(1);
-    if (warned) {
-      warned = false;
-      logger?.info("limit store reachable again: limits are enforced", { redis: shownUrl });
-    }
-    chargeDebts();
-  }
-
-  function markUnreachable(error: unknown): void {
-    if (closing) return;
-    reachable = false;
-    up?.set(0);
-    if (!warned) {
-      warned = true;
-      logger?.warn("limit store unreachable: limits are not enforced until it answers", {
-        redis: shownUrl,
-        error: error instanceof Error ? error.message : String(error),
-      });
-    }
-  }
-
-  redis.on("error", (error) => markUnreachable(error));
-  redis.on("close", () => markUnreachable(new Error("connection closed")));
+  redis.on("error", (error) => health.lost(error));
+  redis.on("close", () => health.lost(new Error("connection closed")));
   redis.on("ready", () => {
     suspendedUntilMs = 0;
-    markReachable();
+    health.succeeded();
+    chargeDebts();
   });
 
   function script(name: string, definition: RedisScript): ScriptRunner {
@@ -207,19 +161,22 @@ export function createRedisLimitStore(options: RedisLimitStoreOptions): RedisLim
   /** Runs one operation, or fails at once while Redis is known to be away. */
   async function attempt<T>(operation: string, run: () => Promise<T>): Promise<T> {
     if (redis.status !== "ready" || performance.now() < suspendedUntilMs) {
-      failures?.inc({ operation });
-      throw new Error("the Redis limit store is unreachable");
+      const error = new Error(`Redis is unreachable (connection ${redis.status})`);
+      health.failed(operation, error);
+      throw error;
     }
     try {
       const result = await run();
-      markReachable();
+      if (!health.reachable) {
+        health.succeeded();
+        chargeDebts();
+      }
       return result;
     } catch (error) {
-      failures?.inc({ operation });
       if (error instanceof Error && /timed out/i.test(error.message)) {
         suspendedUntilMs = performance.now() + retryAfterTimeoutMs;
       }
-      markUnreachable(error);
+      health.failed(operation, error);
       throw error;
     }
   }
@@ -311,7 +268,7 @@ export function createRedisLimitStore(options: RedisLimitStoreOptions): RedisLim
     batchBytes: options.batchBytes ?? 4 * 1024 * 1024,
 
     get reachable() {
-      return reachable && performance.now() >= suspendedUntilMs;
+      return health.reachable && performance.now() >= suspendedUntilMs;
     },
 
     async admit(request) {
@@ -420,7 +377,7 @@ export function createRedisLimitStore(options: RedisLimitStoreOptions): RedisLim
     },
 
     async close() {
-      closing = true;
+      health.mute();
       open.clear();
       watchLeases();
       try {

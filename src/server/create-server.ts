@@ -39,7 +39,7 @@ import {
   protocolOf,
 } from "./call-record.js";
 import { ServerError } from "./errors.js";
-import { createHealthService, createHealthState } from "./health-service.js";
+import { createHealthService, createHealthState, type HealthState } from "./health-service.js";
 import { bodyTooLarge, defaultInferenceLimits, type InferenceLimits } from "./inference-core.js";
 import { createInferenceService } from "./inference-service.js";
 import { createListener, type TlsOptions } from "./listener.js";
@@ -116,6 +116,13 @@ export interface ServerOptions {
    * owns it: close() leaves it open.
    */
   limitStore?: LimitStore;
+  /**
+   * Another condition of health: while it is not serving, GET /healthz and
+   * grpc.health.v1.Health answer NOT_SERVING, though this server still
+   * takes calls. A cluster worker passes "every worker serves". Default:
+   * none.
+   */
+  readiness?: Readiness;
   /** Where logs go. Default: nowhere (a silent logger). */
   logger?: ServerLogger;
   /** Where metrics go. Default: a registry of this server's own. */
@@ -141,6 +148,39 @@ export interface ModelMoraServer {
   readonly connectionCount: number;
   /** Calls in flight. */
   readonly activeCallCount: number;
+}
+
+/** A condition health depends on (ServerOptions.readiness), and who wants to hear when it changes. */
+export interface Readiness {
+  readonly serving: boolean;
+  /** Calls listener on every change until the returned function is called. */
+  subscribe(listener: (serving: boolean) => void): () => void;
+}
+
+/** The health reported: this server's own, and readiness. */
+function withReadiness(own: HealthState, readiness: Readiness): HealthState {
+  const both = () => own.serving && readiness.serving;
+  return {
+    get serving() {
+      return both();
+    },
+    setServing: (serving) => own.setServing(serving),
+    subscribe(listener) {
+      let last = both();
+      const update = () => {
+        if (both() !== last) {
+          last = both();
+          listener(last);
+        }
+      };
+      const unsubscribeOwn = own.subscribe(update);
+      const unsubscribeReadiness = readiness.subscribe(update);
+      return () => {
+        unsubscribeOwn();
+        unsubscribeReadiness();
+      };
+    },
+  };
 }
 
 /** How long calls cancelled at shutdown get to send their status. */
@@ -182,6 +222,8 @@ export function createServer(options: ServerOptions = {}): ModelMoraServer {
   metrics.watchRenders(() => generator.renderStats());
   const service = createInferenceService({ generator, limits });
   const health = createHealthState();
+  const reported =
+    options.readiness === undefined ? health : withReadiness(health, options.readiness);
   const shutdown = new AbortController();
   const activeCalls = new Set<CallRecord>();
 
@@ -208,9 +250,9 @@ export function createServer(options: ServerOptions = {}): ModelMoraServer {
     access: { health: healthAccess, metrics: metricsAccess },
     shutdownSignal: shutdown.signal,
     health: () => ({
-      serving: health.serving,
+      serving: reported.serving,
       body: {
-        status: health.serving ? "SERVING" : "NOT_SERVING",
+        status: reported.serving ? "SERVING" : "NOT_SERVING",
         renderer: renderer.name,
         cache: generator.cacheStats(),
         active_calls: activeCalls.size,
@@ -259,7 +301,7 @@ export function createServer(options: ServerOptions = {}): ModelMoraServer {
         },
   );
   router.rpc(InferenceService.method.listModels, service.listModels);
-  router.service(Health, createHealthService(health));
+  router.service(Health, createHealthService(reported));
   const rpcHandlers = new Map(router.handlers.map((h) => [h.requestPath, h]));
 
   function handleRequest(req: AnyRequest, res: AnyResponse): void {

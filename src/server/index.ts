@@ -2,6 +2,7 @@ export {
   createServer,
   type Logger,
   type ModelMoraServer,
+  type Readiness,
   type ServerOptions,
 } from "./create-server.js";
 export { codeName, httpStatusFromCode, ServerError, type ServerErrorCode } from "./errors.js";
