@@ -176,6 +176,8 @@ function createTicket(options: TicketOptions): StreamTicket {
   let held = 0;
   let heldDay = -1;
   let topUp: Promise<void> | undefined;
+  /** False once a top-up found less room than a batch: near the quota, reserve only what is sent. */
+  let topUpsHelp = batchBytes > 0;
   let released: Promise<void> | undefined;
 
   function giveBack(): void {
@@ -190,6 +192,9 @@ function createTicket(options: TicketOptions): StreamTicket {
       .reserveBytes({ keyId, day, minBytes: 0, maxBytes: batchBytes, bytesPerDay })
       .then(
         (granted) => {
+          if (granted < batchBytes) {
+            topUpsHelp = false;
+          }
           if (released !== undefined || day !== heldDay) {
             store.returnBytes(keyId, day, granted).catch(() => {});
           } else {
@@ -243,7 +248,7 @@ function createTicket(options: TicketOptions): StreamTicket {
         held += granted;
       }
       held -= n;
-      if (batchBytes > 0 && held < batchBytes / 2 && topUp === undefined) {
+      if (topUpsHelp && held < batchBytes / 2 && topUp === undefined) {
         startTopUp(day);
       }
     },
