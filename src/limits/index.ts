@@ -27,6 +27,13 @@ export {
   type LimiterOptions,
   type StreamTicket,
 } from "./limiter.js";
+export {
+  createMemoryBudget,
+  type ImageHold,
+  type MemoryBudget,
+  type MemoryBudgetOptions,
+  type Reservation,
+} from "./memory-budget.js";
 export { createMemoryLimitStore, type MemoryLimitStore } from "./memory-limit-store.js";
 export {
   checkRedisUrl,
