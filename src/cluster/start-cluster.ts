@@ -39,7 +39,11 @@ export interface ClusterExit {
 
 /** The primary of a server with several workers. */
 export interface ClusterPrimary {
-  /** Resolves once every worker listens, with the first one's report. */
+  /**
+   * Resolves once every worker listens, with the first one's report;
+   * rejects when the cluster stops first (a worker could not start, or a
+   * signal came).
+   */
   readonly listening: Promise<Omit<ListeningMessage, "modelmora">>;
   /** Resolves once every worker has exited. */
   readonly exited: Promise<ClusterExit>;
@@ -161,6 +165,8 @@ export function startCluster(options: ClusterOptions): ClusterPrimary {
   function stop(grace: number): void {
     graceMs = grace;
     stopping = true;
+    // Stopped before every worker listened: it never will.
+    rejectListening(new Error("stopped before every worker listened"));
     broadcastHealth();
     pool.stop(grace);
   }
