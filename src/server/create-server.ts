@@ -1,8 +1,18 @@
 import { setMaxListeners } from "node:events";
 import { createAuthenticator } from "../auth/index.js";
 import { ModelMoraError } from "../errors.js";
-import { createImageGenerator, loadRenderer, type RendererName } from "../imaging/index.js";
-import { createLimiter, createMemoryBudget, unlimited } from "../limits/index.js";
+import {
+  createImageGenerator,
+  type ImageGenerator,
+  loadRenderer,
+  type RendererName,
+} from "../imaging/index.js";
+import {
+  createLimiter,
+  createMemoryBudget,
+  type MemoryBudget,
+  unlimited,
+} from "../limits/index.js";
 import {
   codeLabelFromCode,
   createMetrics,
@@ -10,17 +20,24 @@ import {
   type Metrics,
   type ServerLogger,
 } from "../observability/index.js";
-import { createCallRegistry, outcomeOf, shutdownError } from "./call.js";
-import { type Access, createCallGuard } from "./call-guard.js";
-import { createDispatcher } from "./dispatch.js";
+import { type CallRegistry, createCallRegistry } from "./call.js";
+import { type Access, type CallGuard, createCallGuard } from "./call-guard.js";
+import { createDispatcher, type Route } from "./dispatch.js";
 import { createHealthState, type HealthState } from "./health-service.js";
 import type { ImageStreamOptions } from "./image-stream.js";
 import { defaultInferenceLimits, type InferenceLimits } from "./inference-request.js";
 import { createInferenceService } from "./inference-service.js";
-import { createListener } from "./listener.js";
+import { createListener, type Listener } from "./listener.js";
+import type { BodyLimits } from "./request-body.js";
 import { createRestRoutes } from "./rest-routes.js";
 import { createRpcRoutes } from "./rpc-routes.js";
-import { type Readiness, resolveServerOptions, type ServerOptions } from "./server-options.js";
+import {
+  type Readiness,
+  type ResolvedServerOptions,
+  resolveServerOptions,
+  type ServerOptions,
+} from "./server-options.js";
+import { shutDown } from "./shutdown.js";
 
 /** Receives diagnostics: the part of a ServerLogger the server uses outside calls. */
 export type Logger = Pick<ServerLogger, "info" | "warn" | "error">;
@@ -47,42 +64,12 @@ export interface ModelMoraServer {
   readonly activeCallCount: number;
 }
 
-/** How long calls cut at the end of a shutdown get to send their status, ms. */
-const cutFlushMs = 1000;
-
 /** Creates a server. It does not listen until listen() is called. */
 export function createServer(options: ServerOptions = {}): ModelMoraServer {
   const config = resolveServerOptions(options);
   const logger = options.logger ?? createServerLogger({ level: "silent" });
   const metrics = options.metrics ?? createMetrics();
-  const limits: InferenceLimits = {
-    chunkBytes: config.chunkBytes,
-    maxBatchSize: config.maxBatchSize,
-    maxPromptBytes: defaultInferenceLimits.maxPromptBytes,
-  };
-
-  const renderer = loadRendererOrFail(config.renderer);
-  const generator = createImageGenerator({
-    renderer,
-    cacheBytes: config.cacheBytes,
-    maxQueuedRenders: config.maxQueuedRenders,
-    onImage(image) {
-      metrics.imageGenerated(
-        { model: image.modelId, renderer: renderer.name, cached: image.cached },
-        image.renderMs / 1000,
-      );
-    },
-  });
-  let budget: ReturnType<typeof createMemoryBudget>;
-  try {
-    budget = createMemoryBudget({
-      limitBytes: config.memoryBudgetBytes,
-      cacheBytes: config.cacheBytes,
-      cacheSize: () => generator.cacheStats().bytes,
-    });
-  } catch (err) {
-    throw new ModelMoraError("config", (err as Error).message, { cause: err });
-  }
+  const { renderer, generator, budget } = createImaging(config, metrics);
   const health = createHealthState();
   // What health checks report: this server's own state, and readiness.
   const reported =
@@ -90,26 +77,7 @@ export function createServer(options: ServerOptions = {}): ModelMoraServer {
   // Aborted when the grace period is over; every call listens to it.
   const shutdown = new AbortController();
   setMaxListeners(0, shutdown.signal);
-  const calls = createCallRegistry({
-    onStart: (call) => metrics.callStarted(call.info),
-    onEnd(call, outcome) {
-      const summary = {
-        ...call.info,
-        code: codeLabelFromCode(outcome.error?.code),
-        bytesSent: call.bytesSent,
-        durationMs: performance.now() - call.startedMs,
-        firstChunkMs:
-          call.firstChunkMs === undefined ? undefined : call.firstChunkMs - call.startedMs,
-        keyId: call.keyId,
-        requestId: call.requestId,
-        error: outcome.error?.rawMessage,
-        endedBy: outcome.endedBy,
-      };
-      metrics.callFinished(summary);
-      logger.call(summary);
-    },
-  });
-
+  const calls = createReportedCalls(metrics, logger);
   const guard = createCallGuard({
     authenticator: createAuthenticator(options.auth ?? {}),
     limiter: createLimiter({
@@ -123,53 +91,14 @@ export function createServer(options: ServerOptions = {}): ModelMoraServer {
     hasRenderRoom: () => generator.hasRenderRoom(),
     isDraining: () => !health.serving,
   });
-  const images: ImageStreamOptions = {
-    generator,
-    budget,
-    chunkBytes: config.chunkBytes,
-    memoryWaitMs: config.memoryWaitMs,
-  };
-  const service = createInferenceService({ ...images, limits });
-  const healthAccess: Access = config.publicHealth ? "public" : "monitoring";
-  const body = { maxBytes: config.maxRequestBytes, timeoutMs: config.bodyTimeoutMs };
-  const routes = [
-    ...createRpcRoutes({
-      service,
-      health: reported,
-      healthAccess,
-      shutdownSignal: shutdown.signal,
-      compressStreams: config.compressStreams,
-      writer: { aheadBytes: config.writeAheadBytes, stallTimeoutMs: config.streamIdleTimeoutMs },
-    }),
-    ...createRestRoutes({
-      service,
-      guard,
-      limits,
-      body,
-      images,
-      shutdownSignal: shutdown.signal,
-      stallTimeoutMs: config.streamIdleTimeoutMs,
-      access: { health: healthAccess, metrics: config.publicMetrics ? "public" : "monitoring" },
-      health: () => ({
-        serving: reported.serving,
-        body: {
-          status: reported.serving ? "SERVING" : "NOT_SERVING",
-          renderer: renderer.name,
-          cache: generator.cacheStats(),
-          active_calls: calls.size,
-          process: processStats(),
-        },
-      }),
-      metrics: () => metrics.render(),
-    }),
-  ];
+  const parts: ServerParts = { config, generator, budget, health: reported, calls, guard, metrics };
   const listener = createListener(
     createDispatcher({
-      routes,
+      routes: createRoutes(parts, shutdown.signal),
       calls,
       guard,
-      body,
-      limits,
+      body: bodyLimitsOf(config),
+      limits: inferenceLimitsOf(config),
       // A spliced chunk is appended after compression would have run, so the
       // two exclude each other.
       zeroCopy: config.zeroCopyChunks && !config.compressStreams,
@@ -184,42 +113,12 @@ export function createServer(options: ServerOptions = {}): ModelMoraServer {
   metrics.watchMemory(() => ({ limit: budget.limitBytes, ...budget.usage() }));
 
   let closing: Promise<void> | undefined;
-  async function close(graceMs: number): Promise<void> {
-    health.setServing(false);
-    listener.drain();
-    if (!(await settlesWithin(calls.idle(), graceMs))) {
-      logger.warn("grace period over, cancelling calls in flight", { calls: calls.size });
-      const reason = shutdownError();
-      for (const call of calls) call.finish(outcomeOf(reason));
-      shutdown.abort(reason);
-      await settlesWithin(calls.idle(), cutFlushMs);
-    }
-    if (!(await settlesWithin(listener.closed(), cutFlushMs))) {
-      listener.destroyAll("shutdown");
-    }
-    await Promise.all([listener.closed(), calls.idle()]);
-  }
-
   return {
     rendererName: renderer.name,
     metrics,
-    async listen(port = 8080, host = "127.0.0.1") {
-      let address: Awaited<ReturnType<typeof listener.listen>>;
-      try {
-        address = await listener.listen(port, host);
-      } catch (err) {
-        throw listenError(err, port, host);
-      }
-      const scheme = options.tls ? "https" : "http";
-      const shownHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
-      return {
-        url: `${scheme}://${shownHost}:${address.port}`,
-        port: address.port,
-        host: address.address,
-      };
-    },
+    listen: (port = 8080, host = "127.0.0.1") => listenOn(listener, port, host, options.tls),
     close(graceMs = 5000) {
-      closing ??= close(graceMs);
+      closing ??= shutDown({ health, listener, calls, cut: shutdown, logger }, graceMs);
       return closing;
     },
     get connectionCount() {
@@ -257,17 +156,143 @@ function withReadiness(own: HealthState, readiness: Readiness): HealthState {
   };
 }
 
-/** Whether `promise` settles within ms (a deadline, not a poll). */
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
+/** The parts of a server its routes are built from. */
+interface ServerParts {
+  readonly config: ResolvedServerOptions;
+  readonly generator: ImageGenerator;
+  readonly budget: MemoryBudget;
+  readonly health: HealthState;
+  readonly calls: CallRegistry;
+  readonly guard: CallGuard;
+  readonly metrics: Metrics;
+}
+
+/** The renderer, the image generator and the memory budget the cache counts in. */
+function createImaging(config: ResolvedServerOptions, metrics: Metrics) {
+  const renderer = loadRendererOrFail(config.renderer);
+  const generator = createImageGenerator({
+    renderer,
+    cacheBytes: config.cacheBytes,
+    maxQueuedRenders: config.maxQueuedRenders,
+    onImage(image) {
+      metrics.imageGenerated(
+        { model: image.modelId, renderer: renderer.name, cached: image.cached },
+        image.renderMs / 1000,
+      );
+    },
   });
   try {
-    return await Promise.race([promise.then(() => true), deadline]);
-  } finally {
-    clearTimeout(timer);
+    const budget = createMemoryBudget({
+      limitBytes: config.memoryBudgetBytes,
+      cacheBytes: config.cacheBytes,
+      cacheSize: () => generator.cacheStats().bytes,
+    });
+    return { renderer, generator, budget };
+  } catch (err) {
+    throw new ModelMoraError("config", (err as Error).message, { cause: err });
   }
+}
+
+/** Every route: InferenceService and Health over RPC, and the REST routes. */
+function createRoutes(parts: ServerParts, shutdownSignal: AbortSignal): Route[] {
+  const { config, generator, budget, health, calls, guard, metrics } = parts;
+  const limits = inferenceLimitsOf(config);
+  const images: ImageStreamOptions = {
+    generator,
+    budget,
+    chunkBytes: config.chunkBytes,
+    memoryWaitMs: config.memoryWaitMs,
+  };
+  const service = createInferenceService({ ...images, limits });
+  const healthAccess: Access = config.publicHealth ? "public" : "monitoring";
+  return [
+    ...createRpcRoutes({
+      service,
+      health,
+      healthAccess,
+      shutdownSignal,
+      compressStreams: config.compressStreams,
+      writer: { aheadBytes: config.writeAheadBytes, stallTimeoutMs: config.streamIdleTimeoutMs },
+    }),
+    ...createRestRoutes({
+      service,
+      guard,
+      limits,
+      body: bodyLimitsOf(config),
+      images,
+      shutdownSignal,
+      stallTimeoutMs: config.streamIdleTimeoutMs,
+      access: { health: healthAccess, metrics: config.publicMetrics ? "public" : "monitoring" },
+      health: () => ({
+        serving: health.serving,
+        body: {
+          status: health.serving ? "SERVING" : "NOT_SERVING",
+          renderer: generator.rendererName,
+          cache: generator.cacheStats(),
+          active_calls: calls.size,
+          process: processStats(),
+        },
+      }),
+      metrics: () => metrics.render(),
+    }),
+  ];
+}
+
+function inferenceLimitsOf(config: ResolvedServerOptions): InferenceLimits {
+  return {
+    chunkBytes: config.chunkBytes,
+    maxBatchSize: config.maxBatchSize,
+    maxPromptBytes: defaultInferenceLimits.maxPromptBytes,
+  };
+}
+
+function bodyLimitsOf(config: ResolvedServerOptions): BodyLimits {
+  return { maxBytes: config.maxRequestBytes, timeoutMs: config.bodyTimeoutMs };
+}
+
+/** Listens, and says where: the URL clients should use. */
+async function listenOn(
+  listener: Listener,
+  port: number,
+  host: string,
+  tls: unknown,
+): Promise<{ url: string; port: number; host: string }> {
+  let address: Awaited<ReturnType<Listener["listen"]>>;
+  try {
+    address = await listener.listen(port, host);
+  } catch (err) {
+    throw listenError(err, port, host);
+  }
+  const scheme = tls ? "https" : "http";
+  const shownHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  return {
+    url: `${scheme}://${shownHost}:${address.port}`,
+    port: address.port,
+    host: address.address,
+  };
+}
+
+/** The registry of calls in flight, each reported once to the metrics and the log as it ends. */
+function createReportedCalls(metrics: Metrics, logger: ServerLogger): CallRegistry {
+  return createCallRegistry({
+    onStart: (call) => metrics.callStarted(call.info),
+    onEnd(call, outcome) {
+      const summary = {
+        ...call.info,
+        code: codeLabelFromCode(outcome.error?.code),
+        bytesSent: call.bytesSent,
+        durationMs: performance.now() - call.startedMs,
+        firstChunkMs:
+          call.firstChunkMs === undefined ? undefined : call.firstChunkMs - call.startedMs,
+        keyId: call.keyId,
+        requestId: call.requestId,
+        error: outcome.error?.rawMessage,
+        endedBy: outcome.endedBy,
+      };
+      metrics.callFinished(summary);
+      logger.call(summary);
+    },
+  });
 }
 
 function loadRendererOrFail(prefer: RendererName | "auto") {
