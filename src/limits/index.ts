@@ -35,8 +35,8 @@ export {
   type Reservation,
 } from "./memory-budget.js";
 export { createMemoryLimitStore, type MemoryLimitStore } from "./memory-limit-store.js";
+export { checkRedisUrl } from "./redis-connection.js";
 export {
-  checkRedisUrl,
   createRedisLimitStore,
   type RedisLimitStore,
   type RedisLimitStoreOptions,

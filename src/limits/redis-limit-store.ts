@@ -1,27 +1,18 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
-import { Redis } from "ioredis";
 import type { Registry } from "prom-client";
 import {
   type ActiveStreams,
   type AdmitResult,
-  dayMs,
   dayOf,
   type LimitStore,
   type OpenStreamResult,
 } from "./limit-store.js";
-import {
-  admitScript,
-  chargeBytesScript,
-  closeStreamScript,
-  countStreamsScript,
-  openStreamScript,
-  type RedisScript,
-  renewStreamsScript,
-  reserveBytesScript,
-  returnBytesScript,
-} from "./redis-scripts.js";
-import { createStoreHealth, type LimitStoreLogger } from "./store-health.js";
+import { checkRedisUrl, createRedisConnection } from "./redis-connection.js";
+import { createByteDebts } from "./redis-debts.js";
+import { bytesTtlMs, redisKeys } from "./redis-keys.js";
+import { createLeaseKeeper } from "./redis-leases.js";
+import type { LimitStoreLogger } from "./store-health.js";
 
 /** Options for createRedisLimitStore. */
 export interface RedisLimitStoreOptions {
@@ -84,196 +75,52 @@ export interface RedisLimitStore extends LimitStore {
   close(): Promise<void>;
 }
 
-type ScriptRunner = (...args: (string | number)[]) => Promise<unknown>;
-
 /**
  * Creates a limit store in Redis, for instances (and workers) that must
  * enforce one key's limits once. Every operation is one Lua script
  * (redis-scripts.ts), atomic in Redis.
  *
- * Failures never hang a call: commands are not queued while disconnected
- * (they fail at once), each has a timeout (commandTimeoutMs), and after a
- * timeout the store fails at once for retryAfterTimeoutMs. The limiter
- * then fails open. The store logs a warning when Redis stops answering and
- * a line when it answers again, and counts the failures. It reconnects by
- * itself, with back-off up to 2 s. Bytes a stream sent uncounted while Redis
- * was unreachable are counted once it is back (same UTC day only).
+ * Failures never hang a call (redis-connection.ts): commands are not
+ * queued while disconnected (they fail at once), each has a timeout
+ * (commandTimeoutMs), and after a timeout the store fails at once for
+ * retryAfterTimeoutMs. The limiter then fails open. The store logs a
+ * warning when Redis stops answering and a line when it answers again, and
+ * counts the failures. It reconnects by itself, with back-off up to 2 s.
+ * Bytes a stream sent uncounted while Redis was unreachable are counted
+ * once it is back (same UTC day only).
  */
 export function createRedisLimitStore(options: RedisLimitStoreOptions): RedisLimitStore {
   const commandTimeoutMs = options.commandTimeoutMs ?? 500;
   const leaseMs = options.streamLeaseMs ?? 30_000;
-  const retryAfterTimeoutMs = options.retryAfterTimeoutMs ?? 1000;
-  const prefix = options.keyPrefix ?? "modelmora:";
-  const instanceId =
-    options.instanceId ?? `${hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`;
   const now = options.now ?? Date.now;
-  const shownUrl = redactedUrl(options.url);
   checkPositive(commandTimeoutMs, "commandTimeoutMs");
   checkPositive(leaseMs, "streamLeaseMs");
   checkRedisUrl(options.url);
-
-  const redis = new Redis(options.url, {
-    // No queue while disconnected: a command fails at once instead of
-    // waiting for a connection that may not come.
-    enableOfflineQueue: false,
-    commandTimeout: commandTimeoutMs,
-    connectTimeout: Math.max(1000, commandTimeoutMs),
-    // A command that timed out may still have run: never send it twice.
-    autoResendUnfulfilledCommands: false,
-    maxRetriesPerRequest: 0,
-    retryStrategy: (attempt) => Math.min(100 * 2 ** Math.min(attempt, 5), 2000),
-  });
-
-  const health = createStoreHealth({
-    store: shownUrl,
+  const keys = redisKeys(
+    options.keyPrefix ?? "modelmora:",
+    options.instanceId ?? `${hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`,
+  );
+  const connection = createRedisConnection({
+    url: options.url,
+    commandTimeoutMs,
+    retryAfterTimeoutMs: options.retryAfterTimeoutMs ?? 1000,
     logger: options.logger,
     registry: options.registry,
+    onBack: () => debts.charge(),
   });
-  let suspendedUntilMs = 0;
-
-  redis.on("error", (error) => health.lost(error));
-  redis.on("close", () => health.lost(new Error("connection closed")));
-  redis.on("ready", () => {
-    suspendedUntilMs = 0;
-    health.succeeded();
-    chargeDebts();
-  });
-
-  function script(name: string, definition: RedisScript): ScriptRunner {
-    redis.defineCommand(name, {
-      lua: definition.lua,
-      numberOfKeys: definition.numberOfKeys,
-    });
-    const commands = redis as unknown as Record<string, ScriptRunner>;
-    return (...args) => (commands[name] as ScriptRunner).call(redis, ...args);
-  }
-  const scripts = {
-    admit: script("modelmoraAdmit", admitScript),
-    reserveBytes: script("modelmoraReserveBytes", reserveBytesScript),
-    returnBytes: script("modelmoraReturnBytes", returnBytesScript),
-    chargeBytes: script("modelmoraChargeBytes", chargeBytesScript),
-    openStream: script("modelmoraOpenStream", openStreamScript),
-    renewStreams: script("modelmoraRenewStreams", renewStreamsScript),
-    closeStream: script("modelmoraCloseStream", closeStreamScript),
-    countStreams: script("modelmoraCountStreams", countStreamsScript),
-  };
-
-  /** Runs one operation, or fails at once while Redis is known to be away. */
-  async function attempt<T>(operation: string, run: () => Promise<T>): Promise<T> {
-    if (redis.status !== "ready" || performance.now() < suspendedUntilMs) {
-      const error = new Error(`Redis is unreachable (connection ${redis.status})`);
-      health.failed(operation, error);
-      throw error;
-    }
-    try {
-      const result = await run();
-      if (!health.reachable) {
-        health.succeeded();
-        chargeDebts();
-      }
-      return result;
-    } catch (error) {
-      if (error instanceof Error && /timed out/i.test(error.message)) {
-        suspendedUntilMs = performance.now() + retryAfterTimeoutMs;
-      }
-      health.failed(operation, error);
-      throw error;
-    }
-  }
-
-  const keys = {
-    bucket: (keyId: string) => `${prefix}bucket:${keyId}`,
-    bytes: (keyId: string, day: number) => `${prefix}bytes:${day}:${keyId}`,
-    keyStreams: (keyId: string) => `${prefix}streams:key:${keyId}`,
-    serverStreams: `${prefix}streams:instance:${instanceId}`,
-  };
-  /**
-   * A day's byte counter lives until an hour after the day ends, on the
-   * store's clock (relative, so that a test's fake clock works too).
-   */
-  const bytesTtlMs = (day: number) => Math.max(1000, (day + 1) * dayMs + 3_600_000 - now());
-
-  // Bytes sent uncounted while Redis was unreachable, by day and key.
-  const debts = new Map<string, { keyId: string; day: number; bytes: number }>();
-  const maxDebts = 10_000;
-  let charging = false;
-
-  function chargeDebts(): void {
-    if (charging || debts.size === 0) return;
-    charging = true;
-    const today = dayOf(now());
-    const pending = [...debts.values()];
-    debts.clear();
-    void (async () => {
-      try {
-        for (const debt of pending) {
-          if (debt.day < today) continue;
-          try {
-            await scripts.chargeBytes(
-              keys.bytes(debt.keyId, debt.day),
-              debt.bytes,
-              bytesTtlMs(debt.day),
-            );
-          } catch {
-            addDebt(debt.keyId, debt.day, debt.bytes);
-          }
-        }
-      } finally {
-        charging = false;
-      }
-    })();
-  }
-
-  function addDebt(keyId: string, day: number, bytes: number): void {
-    const id = `${day}:${keyId}`;
-    const debt = debts.get(id);
-    if (debt !== undefined) {
-      debt.bytes += bytes;
-    } else if (debts.size < maxDebts) {
-      debts.set(id, { keyId, day, bytes });
-    }
-  }
-
-  // This instance's open streams (id → key), renewed while any is open.
-  const open = new Map<string, string>();
-  let renewTimer: NodeJS.Timeout | undefined;
-
-  function renew(): void {
-    if (open.size === 0) return;
-    const ids = [...open.keys()];
-    const keyIds = [...open.values()];
-    attempt("renew_streams", () =>
-      scripts.renewStreams(
-        1 + ids.length,
-        keys.serverStreams,
-        ...keyIds.map(keys.keyStreams),
-        now(),
-        leaseMs,
-        ...ids,
-      ),
-    ).catch(() => {});
-  }
-
-  function watchLeases(): void {
-    if (open.size > 0 && renewTimer === undefined) {
-      renewTimer = setInterval(renew, Math.max(1, Math.floor(leaseMs / 3)));
-      renewTimer.unref();
-    } else if (open.size === 0 && renewTimer !== undefined) {
-      clearInterval(renewTimer);
-      renewTimer = undefined;
-    }
-  }
+  const { scripts, attempt } = connection;
+  const debts = createByteDebts(connection, keys, now);
+  const leases = createLeaseKeeper({ connection, keys, leaseMs, now });
 
   return {
     batchBytes: options.batchBytes ?? 4 * 1024 * 1024,
-
     get reachable() {
-      return health.reachable && performance.now() >= suspendedUntilMs;
+      return connection.reachable;
     },
 
     async admit(request) {
       const day = dayOf(request.nowMs);
-      const reply = (await attempt("admit", () =>
+      const [verdict, waitMs] = (await attempt("admit", () =>
         scripts.admit(
           keys.bytes(request.keyId, day),
           keys.bucket(request.keyId),
@@ -283,7 +130,6 @@ export function createRedisLimitStore(options: RedisLimitStoreOptions): RedisLim
           request.bytesPerDay,
         ),
       )) as [string, string?];
-      const [verdict, waitMs] = reply;
       if (verdict === "ok") return { admitted: true };
       if (verdict === "quota") return { admitted: false, limit: "quota" };
       return { admitted: false, limit: "rate", waitMs: Number(waitMs) } satisfies AdmitResult;
@@ -301,16 +147,12 @@ export function createRedisLimitStore(options: RedisLimitStoreOptions): RedisLim
           request.streamId,
         ),
       )) as OpenStreamResult;
-      if (verdict === "ok") {
-        open.set(request.streamId, request.keyId);
-        watchLeases();
-      }
+      if (verdict === "ok") leases.add(request.streamId, request.keyId);
       return verdict;
     },
 
     async closeStream(keyId, streamId) {
-      if (!open.delete(streamId)) return;
-      watchLeases();
+      if (!leases.remove(streamId)) return;
       await attempt("close_stream", () =>
         scripts.closeStream(keys.keyStreams(keyId), keys.serverStreams, streamId),
       );
@@ -325,15 +167,13 @@ export function createRedisLimitStore(options: RedisLimitStoreOptions): RedisLim
               request.minBytes,
               request.maxBytes,
               request.bytesPerDay,
-              bytesTtlMs(request.day),
+              bytesTtlMs(request.day, now()),
             ),
           ),
         );
       } catch (error) {
         // The limiter lets these bytes go: count them once Redis is back.
-        if (request.minBytes > 0) {
-          addDebt(request.keyId, request.day, request.minBytes);
-        }
+        if (request.minBytes > 0) debts.add(request.keyId, request.day, request.minBytes);
         throw error;
       }
     },
@@ -344,7 +184,7 @@ export function createRedisLimitStore(options: RedisLimitStoreOptions): RedisLim
     },
 
     async activeStreams(): Promise<ActiveStreams> {
-      const keyIds = [...new Set(open.values())];
+      const keyIds = leases.keyIds();
       const counts = (await attempt("count_streams", () =>
         scripts.countStreams(
           1 + keyIds.length,
@@ -361,68 +201,13 @@ export function createRedisLimitStore(options: RedisLimitStoreOptions): RedisLim
       return { total: counts[0] ?? 0, byKey };
     },
 
-    ready(timeoutMs = Math.max(1000, commandTimeoutMs)) {
-      if (redis.status === "ready") return Promise.resolve(true);
-      return new Promise((resolve) => {
-        const timer = setTimeout(() => {
-          redis.off("ready", onReady);
-          resolve(false);
-        }, timeoutMs);
-        const onReady = () => {
-          clearTimeout(timer);
-          resolve(true);
-        };
-        redis.once("ready", onReady);
-      });
-    },
+    ready: (timeoutMs = Math.max(1000, commandTimeoutMs)) => connection.ready(timeoutMs),
 
     async close() {
-      health.mute();
-      open.clear();
-      watchLeases();
-      try {
-        await Promise.race([
-          redis.quit(),
-          new Promise((_, reject) => setTimeout(reject, commandTimeoutMs).unref()),
-        ]);
-      } catch {
-        // Not connected, or no answer: drop the connection.
-      }
-      redis.disconnect();
+      leases.stop();
+      await connection.close();
     },
   };
-}
-
-/**
- * Throws an Error saying what is wrong unless url is a redis:// or
- * rediss:// URL (the message never shows a password).
- */
-export function checkRedisUrl(url: string): void {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new Error("must be a URL such as redis://localhost:6379 or rediss://host:6380");
-  }
-  if (parsed.protocol !== "redis:" && parsed.protocol !== "rediss:") {
-    throw new Error(
-      `must start with redis:// or rediss://, got ${parsed.protocol}// (for example redis://localhost:6379)`,
-    );
-  }
-  if (parsed.hostname === "") {
-    throw new Error("names no host (for example redis://localhost:6379)");
-  }
-}
-
-/** The URL with its password (if any) replaced, for logs. */
-function redactedUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password !== "") parsed.password = "redacted";
-    return parsed.toString();
-  } catch {
-    return "(not a valid URL)";
-  }
 }
 
 function checkPositive(value: number, name: string): void {
