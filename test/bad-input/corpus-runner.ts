@@ -5,16 +5,6 @@
  * HTTP/2 stream resets). Used by corpus.spec.ts and by the soak.
  */
 import assert from "node:assert/strict";
-import { parseEnvelopes } from "../helpers.js";
-import {
-  connectStreamStatus,
-  connectUnaryStatus,
-  grpcStatus,
-  grpcWebStatus,
-  type RawRequest,
-  type RawResponse,
-  rawRequest,
-} from "../raw-http.js";
 import {
   connectH2,
   dataFrame,
@@ -23,6 +13,16 @@ import {
   headersFrame,
 } from "../robustness/h2/index.js";
 import { http1Status, rawSocket, waitForSocketClose } from "../robustness/support.js";
+import {
+  connectStreamStatus,
+  connectUnaryStatus,
+  grpcStatus,
+  grpcWebStatus,
+  parseEnvelopes,
+  type RawRequest,
+  type RawResponse,
+  rawRequest,
+} from "../support/index.js";
 import { type CorpusCase, type Group, listModelsPath, rawH2HeaderBlock } from "./corpus.js";
 
 /** What came back for a row. */
@@ -37,6 +37,8 @@ export interface Observed {
   reset?: number;
   /** Image bytes served, for rows that succeed. */
   servedBytes: number;
+  /** A JSON error body, parsed. */
+  json?: Record<string, unknown>;
 }
 
 export function isUnary(group: Group, request: RawRequest): boolean {
@@ -47,7 +49,11 @@ export function readResponse(group: Group, request: RawRequest, res: RawResponse
   const fields = { ...res.headers, ...res.trailers };
   if (isUnary(group, request) || res.status !== 200) {
     const status = res.status === 200 ? { code: "ok", message: "" } : connectUnaryStatus(res);
-    return { http: res.status, ...status, fields, servedBytes: res.body.length };
+    const json =
+      res.status === 200
+        ? undefined
+        : (JSON.parse(res.body.toString("utf8")) as Record<string, unknown>);
+    return { http: res.status, ...status, fields, servedBytes: res.body.length, json };
   }
   const served = parseEnvelopes(res.body)
     .filter(({ flags }) => flags === 0)
@@ -147,6 +153,15 @@ export function checkRow(row: CorpusCase, seen: Observed): void {
   }
   if (expect.message !== undefined) {
     assert.match(seen.message ?? "", expect.message, shown);
+  }
+  if (group.protocol === "rest" && seen.http !== 200 && row.send.kind === "request") {
+    // REST errors are JSON of exactly {code, message}.
+    assert.match(
+      seen.fields["content-type"] ?? "",
+      /^application\/json/,
+      "REST error content type",
+    );
+    assert.deepEqual(Object.keys(seen.json ?? {}).sort(), ["code", "message"], "REST error body");
   }
   if (expect.header !== undefined) {
     const [name, value] = expect.header;

@@ -10,8 +10,13 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import * as grpc from "@grpc/grpc-js";
-import { startServer, type TestServer, waitForNoConnections } from "../helpers.js";
-import { type RawRequest, rawRequest } from "../raw-http.js";
+import {
+  type RawRequest,
+  rawRequest,
+  startServer,
+  type TestServer,
+  waitForNoConnections,
+} from "../support/index.js";
 import {
   type CorpusCase,
   corpus,

@@ -15,9 +15,9 @@
 import { brotliCompressSync, gzipSync } from "node:zlib";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { InferenceRequestSchema } from "../../src/gen/modelmora/inference_pb.js";
-import { envelope } from "../helpers.js";
-import type { RawRequest } from "../raw-http.js";
 import { encodeHeaderBlock } from "../robustness/h2/index.js";
+import type { RawRequest } from "../support/index.js";
+import { envelope } from "../support/index.js";
 
 /** A protocol over an HTTP version: the unit the corpus is counted in. */
 export interface Group {
@@ -879,30 +879,48 @@ const pathCases: Template = (g) => {
           `${streamPath};x`,
           "/modelmora.InferenceService%2FStreamInference",
         ];
-  return paths.map((path) => ({
-    name: `the path ${path}`,
-    // Over HTTP/1.1 as raw bytes: Node's client would resolve "..", "%2e"
-    // and a leading "//" before sending.
-    send:
-      g.httpVersion === "1.1"
-        ? {
-            kind: "raw-http1" as const,
-            bytes: Buffer.concat([
-              Buffer.from(
-                `POST ${path} HTTP/1.1\r\nHost: corpus\r\nContent-Type: ${g.contentType}\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`,
-                "latin1",
-              ),
-              body,
-            ]),
-          }
-        : post(g, body, {}, path),
-    expect: {
-      code: "not_found",
-      http: 404,
-      httpError: true,
-      message: new RegExp(`^no route for POST ${path.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}$`),
-    },
-  }));
+  const gets: ReturnType<Template> =
+    g.protocol === "rest"
+      ? ["/", "/nope"].map((path) => ({
+          name: `GET ${path}`,
+          send: {
+            kind: "request" as const,
+            request: { httpVersion: g.httpVersion, method: "GET", path },
+          },
+          expect: {
+            code: "not_found",
+            http: 404,
+            httpError: true,
+            message: new RegExp(`^no route for GET ${path}$`),
+          },
+        }))
+      : [];
+  return gets.concat(
+    paths.map((path) => ({
+      name: `the path ${path}`,
+      // Over HTTP/1.1 as raw bytes: Node's client would resolve "..", "%2e"
+      // and a leading "//" before sending.
+      send:
+        g.httpVersion === "1.1"
+          ? {
+              kind: "raw-http1" as const,
+              bytes: Buffer.concat([
+                Buffer.from(
+                  `POST ${path} HTTP/1.1\r\nHost: corpus\r\nContent-Type: ${g.contentType}\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`,
+                  "latin1",
+                ),
+                body,
+              ]),
+            }
+          : post(g, body, {}, path),
+      expect: {
+        code: "not_found",
+        http: 404,
+        httpError: true,
+        message: new RegExp(`^no route for POST ${path.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}$`),
+      },
+    })),
+  );
 };
 
 /** HTTP/1.1 framing: the request-smuggling classics and malformed heads, as raw bytes. */

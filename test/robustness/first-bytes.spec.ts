@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import net from "node:net";
 import { after, before, describe, it } from "node:test";
 import tls from "node:tls";
-import { type CliServer, makeCertificate, makeTempDir, startCli } from "../production-support.js";
+import { type CliServer, makeCertificate, makeTempDir, startCli } from "../support/index.js";
 import { assertServing, rawSocket } from "./support.js";
 
 /** How each case starts before the reset, given a connected socket. */

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
-import { makeCertificate, makeTempDir } from "../production-support.js";
+import { makeCertificate, makeTempDir } from "../support/index.js";
 import {
   connectH2,
   continuationFrame,

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { InferenceRequestSchema } from "../../src/gen/modelmora/inference_pb.js";
-import { envelope, type TestServer } from "../helpers.js";
+import { envelope, type TestServer } from "../support/index.js";
 import {
   connectH2,
   describeStream,

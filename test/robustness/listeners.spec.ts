@@ -6,8 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import type { TestServer } from "../helpers.js";
-import { assertCode, callStream, type ProtocolCase, protocolCases } from "../production-support.js";
+import type { TestServer } from "../support/index.js";
+import { assertCode, callStream, type ProtocolCase, protocolCases } from "../support/index.js";
 import { startHardenedServer } from "./support.js";
 
 describe("no MaxListenersExceededWarning", () => {

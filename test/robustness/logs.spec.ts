@@ -13,8 +13,7 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { createInferenceClient } from "../../src/client/index.js";
 import { InferenceRequestSchema } from "../../src/gen/modelmora/inference_pb.js";
-import { envelope, type TestServer, waitFor } from "../helpers.js";
-import { rawRequest } from "../raw-http.js";
+import { envelope, rawRequest, type TestServer, waitFor } from "../support/index.js";
 import { connectH2, dataFrame, describeStream, ErrorCode } from "./h2/index.js";
 import {
   captureLogs,

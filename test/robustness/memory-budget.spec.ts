@@ -18,8 +18,15 @@ import { after, before, describe, it } from "node:test";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { createInferenceClient } from "../../src/client/index.js";
 import { InferenceRequestSchema } from "../../src/gen/modelmora/inference_pb.js";
-import { collect, envelope, reassemble } from "../helpers.js";
-import { type CliServer, type Sample, startCli, sumOf } from "../production-support.js";
+import {
+  type CliServer,
+  collect,
+  envelope,
+  reassemble,
+  type Sample,
+  startCli,
+  sumOf,
+} from "../support/index.js";
 import { connectH2, type H2Connection } from "./h2/index.js";
 import { eventually, hasMetric, scrape } from "./support.js";
 
@@ -216,9 +223,10 @@ describe("the memory budget holds against 100 slow readers", () => {
     await eventually(
       async () => {
         const samples = await scrape(cli.url);
-        held =
-          sumOf(samples, "modelmora_memory_bytes", { part: "images" }) +
-          sumOf(samples, "modelmora_memory_bytes", { part: "write_ahead" });
+        held = hasMetric(samples, "modelmora_memory_bytes")
+          ? sumOf(samples, "modelmora_memory_bytes", { part: "images" }) +
+            sumOf(samples, "modelmora_memory_bytes", { part: "write_ahead" })
+          : Number.NaN;
         return held === 0 && sumOf(samples, "modelmora_renders_in_progress") === 0;
       },
       () =>

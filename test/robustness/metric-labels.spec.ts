@@ -5,8 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import type { TestServer } from "../helpers.js";
-import { restRequest, sumOf } from "../production-support.js";
+import type { TestServer } from "../support/index.js";
+import { httpRequest, sumOf } from "../support/index.js";
 import { scrape, startHardenedServer } from "./support.js";
 
 describe("metric labels are bounded", () => {
@@ -20,11 +20,11 @@ describe("metric labels are bounded", () => {
 
   it("70 unauthenticated GET /junk-N leave /healthz under its own label and no junk path on /metrics", async () => {
     for (let i = 0; i < 70; i++) {
-      const response = await restRequest(srv, "GET", `/junk-${i}`);
+      const response = await httpRequest(srv.url, { method: "GET", path: `/junk-${i}` });
       assert.equal(response.status, 404);
     }
     for (const httpVersion of ["1.1", "2"] as const) {
-      const response = await restRequest(srv, "GET", "/healthz", { httpVersion });
+      const response = await httpRequest(srv.url, { method: "GET", path: "/healthz", httpVersion });
       assert.equal(response.status, 200);
     }
     const samples = await scrape(srv.url);

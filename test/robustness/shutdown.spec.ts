@@ -13,9 +13,8 @@ import http2 from "node:http2";
 import { describe, it } from "node:test";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { createInferenceClient } from "../../src/client/index.js";
-import { clientCases } from "../clients.js";
-import type { TestServer } from "../helpers.js";
-import { holdStream, parseSamples, sumOf } from "../production-support.js";
+import type { TestServer } from "../support/index.js";
+import { clientCases, holdStream, parseSamples, sumOf } from "../support/index.js";
 import { connectH2 } from "./h2/index.js";
 import {
   captureLogs,

@@ -9,8 +9,14 @@
 import assert from "node:assert/strict";
 import http2 from "node:http2";
 import { after, before, describe, it } from "node:test";
-import { envelope, type TestServer } from "../helpers.js";
-import { assertCode, callStream, protocolCases, smallRequest } from "../production-support.js";
+import {
+  assertCode,
+  callStream,
+  envelope,
+  protocolCases,
+  smallRequest,
+  type TestServer,
+} from "../support/index.js";
 import { eventually, type RawSocket, rawSocket, startHardenedServer } from "./support.js";
 
 const keys = {

@@ -12,8 +12,13 @@ import { availableParallelism } from "node:os";
 import { Writable } from "node:stream";
 import { createServerLogger, type ServerLogger } from "../../src/observability/index.js";
 import type { ServerOptions } from "../../src/server/index.js";
-import { startServer, type TestServer } from "../helpers.js";
-import { parseSamples, type Sample, sumOf } from "../production-support.js";
+import {
+  parseSamples,
+  type Sample,
+  startServer,
+  sumOf,
+  type TestServer,
+} from "../support/index.js";
 import { defaultWaitLimitMs, openSocket } from "./h2/index.js";
 
 export { defaultWaitLimitMs };

@@ -17,8 +17,7 @@ import { after, before, describe, it } from "node:test";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { InferenceRequestSchema } from "../../src/gen/modelmora/inference_pb.js";
 import type { ServerOptions } from "../../src/server/index.js";
-import { envelope, type TestServer } from "../helpers.js";
-import { makeCertificate, makeTempDir } from "../production-support.js";
+import { envelope, makeCertificate, makeTempDir, type TestServer } from "../support/index.js";
 import {
   connectH2,
   dataFrame,

@@ -21,8 +21,15 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { createInferenceClient } from "../../src/client/index.js";
 import { InferenceRequestSchema } from "../../src/gen/modelmora/inference_pb.js";
-import { collect, envelope, inspectPng, reassemble, type TestServer } from "../helpers.js";
-import { parseSamples, sumOf } from "../production-support.js";
+import {
+  collect,
+  envelope,
+  inspectPng,
+  parseSamples,
+  reassemble,
+  sumOf,
+  type TestServer,
+} from "../support/index.js";
 import {
   connectH2,
   dataFrame,
@@ -30,7 +37,7 @@ import {
   headersFrame,
   rstStreamFrame,
 } from "./h2/index.js";
-import { eventually, scrape, startHardenedServer } from "./support.js";
+import { eventually, hasMetric, scrape, startHardenedServer } from "./support.js";
 
 const streamPath = "/modelmora.InferenceService/StreamInference";
 const model = "noise-1000";
@@ -39,9 +46,11 @@ const model = "noise-1000";
 async function renderState(srv: TestServer) {
   const samples = await scrape(srv.url);
   return {
-    held:
-      sumOf(samples, "modelmora_memory_bytes", { part: "images" }) +
-      sumOf(samples, "modelmora_memory_bytes", { part: "write_ahead" }),
+    // NaN (never 0) when the server has no such gauge.
+    held: hasMetric(samples, "modelmora_memory_bytes")
+      ? sumOf(samples, "modelmora_memory_bytes", { part: "images" }) +
+        sumOf(samples, "modelmora_memory_bytes", { part: "write_ahead" })
+      : Number.NaN,
     drawn: sumOf(samples, "modelmora_images_total", { model, cached: "false" }),
     running: sumOf(samples, "modelmora_renders_in_progress", { state: "running" }),
     queued: sumOf(samples, "modelmora_renders_in_progress", { state: "queued" }),
