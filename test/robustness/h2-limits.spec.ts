@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { InferenceRequestSchema } from "../../src/gen/modelmora/inference_pb.js";
-import { envelope, type TestServer } from "../support/index.js";
+import { envelope, startServer, type TestServer } from "../support/index.js";
 import {
   connectH2,
   describeStream,
@@ -25,7 +25,6 @@ import {
   eventually,
   http1Status,
   rawSocket,
-  startHardenedServer,
   waitForSocketClose,
 } from "./support.js";
 
@@ -72,7 +71,7 @@ describe("HTTP/2 limits", () => {
   describe("with the defaults", () => {
     let srv: TestServer;
     before(async () => {
-      srv = await startHardenedServer();
+      srv = await startServer();
     });
     after(async () => {
       await srv.close();
@@ -97,7 +96,7 @@ describe("HTTP/2 limits", () => {
     const maxResetStreams = 20;
     let srv: TestServer;
     before(async () => {
-      srv = await startHardenedServer({
+      srv = await startServer({
         maxConcurrentStreams,
         maxHeaderBytes,
         maxResetStreams,

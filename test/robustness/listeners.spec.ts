@@ -7,8 +7,13 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { TestServer } from "../support/index.js";
-import { assertCode, callStream, type ProtocolCase, protocolCases } from "../support/index.js";
-import { startHardenedServer } from "./support.js";
+import {
+  assertCode,
+  callStream,
+  type ProtocolCase,
+  protocolCases,
+  startServer,
+} from "../support/index.js";
 
 describe("no MaxListenersExceededWarning", () => {
   const warnings: Error[] = [];
@@ -26,7 +31,7 @@ describe("no MaxListenersExceededWarning", () => {
     it(`20 concurrent ${protocolCase.name} streams`, async () => {
       // A server of its own: Node warns once per emitter, so a shared one
       // would hide a second leak.
-      const srv: TestServer = await startHardenedServer();
+      const srv: TestServer = await startServer();
       const seen = warnings.length;
       try {
         await concurrentCalls(srv, protocolCase);

@@ -13,15 +13,9 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { createInferenceClient } from "../../src/client/index.js";
 import { InferenceRequestSchema } from "../../src/gen/modelmora/inference_pb.js";
-import { envelope, rawRequest, type TestServer, waitFor } from "../support/index.js";
+import { envelope, rawRequest, startServer, type TestServer, waitFor } from "../support/index.js";
 import { connectH2, dataFrame, describeStream, ErrorCode } from "./h2/index.js";
-import {
-  captureLogs,
-  type LogLine,
-  rawSocket,
-  startHardenedServer,
-  waitForSocketClose,
-} from "./support.js";
+import { captureLogs, type LogLine, rawSocket, waitForSocketClose } from "./support.js";
 
 const streamPath = "/modelmora.InferenceService/StreamInference";
 const listModelsPath = "/modelmora.InferenceService/ListModels";
@@ -32,7 +26,7 @@ describe("call logs say how a call ended and who ended it", () => {
   let srv: TestServer;
   const logs = captureLogs();
   before(async () => {
-    srv = await startHardenedServer({ logger: logs.logger, bodyTimeoutMs: 300 });
+    srv = await startServer({ logger: logs.logger, bodyTimeoutMs: 300 });
   });
   after(async () => {
     await srv.close();

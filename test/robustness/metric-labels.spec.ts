@@ -6,13 +6,13 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { TestServer } from "../support/index.js";
-import { httpRequest, sumOf } from "../support/index.js";
-import { scrape, startHardenedServer } from "./support.js";
+import { httpRequest, startServer, sumOf } from "../support/index.js";
+import { scrape } from "./support.js";
 
 describe("metric labels are bounded", () => {
   let srv: TestServer;
   before(async () => {
-    srv = await startHardenedServer();
+    srv = await startServer();
   });
   after(async () => {
     await srv.close();

@@ -14,15 +14,9 @@ import { describe, it } from "node:test";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { createInferenceClient } from "../../src/client/index.js";
 import type { TestServer } from "../support/index.js";
-import { clientCases, holdStream, parseSamples, sumOf } from "../support/index.js";
+import { clientCases, holdStream, parseSamples, startServer, sumOf } from "../support/index.js";
 import { connectH2 } from "./h2/index.js";
-import {
-  captureLogs,
-  openSocketTo,
-  rawSocket,
-  startHardenedServer,
-  waitForSocketClose,
-} from "./support.js";
+import { captureLogs, openSocketTo, rawSocket, waitForSocketClose } from "./support.js";
 
 /** A long request: 32 noise-1000 images take far longer than the grace period. */
 const longRequest = { modelId: "noise-1000", batchSize: 32 };
@@ -132,7 +126,7 @@ function runRestHttp2(srv: TestServer): RunningStream {
 describe("shutdown", () => {
   it("ends every stream still running at the end of the grace period with UNAVAILABLE, in its protocol's way", async () => {
     const logs = captureLogs();
-    const srv = await startHardenedServer({ logger: logs.logger });
+    const srv = await startServer({ logger: logs.logger });
     const streams = [
       ...clientCases.map((clientCase) => runRpc(srv, clientCase)),
       runRestHttp1(srv),
@@ -170,7 +164,7 @@ describe("shutdown", () => {
   });
 
   it("closes connections that carry no call when shutdown starts, while a stream still runs", async () => {
-    const srv = await startHardenedServer({
+    const srv = await startServer({
       // Long, so that what closes them is the shutdown and nothing else.
       firstByteTimeoutMs: 120_000,
       keepAliveTimeoutMs: 120_000,

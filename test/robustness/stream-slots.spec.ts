@@ -15,9 +15,10 @@ import {
   envelope,
   protocolCases,
   smallRequest,
+  startServer,
   type TestServer,
 } from "../support/index.js";
-import { eventually, type RawSocket, rawSocket, startHardenedServer } from "./support.js";
+import { eventually, type RawSocket, rawSocket } from "./support.js";
 
 const keys = {
   staller: "staller-key-0123456789",
@@ -28,7 +29,7 @@ describe("stalled request bodies do not hold --max-streams", () => {
   let srv: TestServer;
   const stalled: (RawSocket | http2.ClientHttp2Session)[] = [];
   before(async () => {
-    srv = await startHardenedServer({
+    srv = await startServer({
       maxServerStreams: 2,
       bodyTimeoutMs: 120_000,
       auth: {

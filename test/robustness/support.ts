@@ -8,25 +8,12 @@ import http from "node:http";
 import https from "node:https";
 import type net from "node:net";
 import { connect as netConnect } from "node:net";
-import { availableParallelism } from "node:os";
 import { Writable } from "node:stream";
 import { createServerLogger, type ServerLogger } from "../../src/observability/index.js";
-import type { ServerOptions } from "../../src/server/index.js";
-import {
-  parseSamples,
-  type Sample,
-  startServer,
-  sumOf,
-  type TestServer,
-} from "../support/index.js";
+import { parseSamples, type Sample, sumOf } from "../support/index.js";
 import { defaultWaitLimitMs, openSocket } from "./h2/index.js";
 
 export { defaultWaitLimitMs };
-
-/** Starts a server on port 0 with the given options (a name the specs read well with). */
-export function startHardenedServer(options: ServerOptions = {}): Promise<TestServer> {
-  return startServer(options);
-}
 
 /** A server to call: its URL and, for HTTPS, the CA of its certificate. */
 export type Target = string | { url: string; ca?: string };
@@ -71,26 +58,6 @@ export async function metricValue(
 export function hasMetric(samples: readonly Sample[], name: string): boolean {
   return samples.some((sample) => sample.name === name);
 }
-
-/** Renders running and queued now, from modelmora_renders_in_progress. */
-export async function rendersInProgress(url: Target): Promise<{ running: number; queued: number }> {
-  const samples = await scrape(url);
-  return {
-    running: sumOf(samples, "modelmora_renders_in_progress", { state: "running" }),
-    queued: sumOf(samples, "modelmora_renders_in_progress", { state: "queued" }),
-  };
-}
-
-/** Images drawn (not served from the cache) of a model so far. */
-export async function imagesDrawn(url: Target, model: string): Promise<number> {
-  return metricValue(url, "modelmora_images_total", { model, cached: "false" });
-}
-
-/**
- * How many renders may run at once: the image generator's default, one per
- * CPU. A running render cannot be stopped; only queued ones can be dropped.
- */
-export const renderSlots = availableParallelism();
 
 /**
  * Polls until predicate holds; the limit only keeps a broken test from
@@ -173,7 +140,7 @@ export async function rawSocket(
 }
 
 /** Records what arrives on an open socket; see RawSocket. */
-export function wrapSocket(socket: net.Socket, tcp: net.Socket = socket): RawSocket {
+function wrapSocket(socket: net.Socket, tcp: net.Socket = socket): RawSocket {
   const parts: Buffer[] = [];
   socket.on("data", (part: Buffer) => parts.push(part));
   socket.on("error", () => {});

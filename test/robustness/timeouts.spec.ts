@@ -17,7 +17,13 @@ import { after, before, describe, it } from "node:test";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { InferenceRequestSchema } from "../../src/gen/modelmora/inference_pb.js";
 import type { ServerOptions } from "../../src/server/index.js";
-import { envelope, makeCertificate, makeTempDir, type TestServer } from "../support/index.js";
+import {
+  envelope,
+  makeCertificate,
+  makeTempDir,
+  startServer,
+  type TestServer,
+} from "../support/index.js";
 import {
   connectH2,
   dataFrame,
@@ -33,7 +39,6 @@ import {
   openSocketTo,
   type RawSocket,
   rawSocket,
-  startHardenedServer,
   waitForSocketClose,
 } from "./support.js";
 
@@ -371,7 +376,7 @@ for (const over of ["cleartext", "tls"] as const) {
         tls = { cert: cert.cert, key: await readFile(cert.keyPath, "utf8") };
         ctx.ca = cert.cert;
       }
-      ctx.srv = await startHardenedServer({ ...timeouts, tls });
+      ctx.srv = await startServer({ ...timeouts, tls });
       ctx.url = ctx.srv.url;
       ctx.tls = over === "tls";
     });

@@ -27,6 +27,7 @@ import {
   inspectPng,
   parseSamples,
   reassemble,
+  startServer,
   sumOf,
   type TestServer,
 } from "../support/index.js";
@@ -37,7 +38,7 @@ import {
   headersFrame,
   rstStreamFrame,
 } from "./h2/index.js";
-import { eventually, hasMetric, scrape, startHardenedServer } from "./support.js";
+import { eventually, hasMetric, scrape } from "./support.js";
 
 const streamPath = "/modelmora.InferenceService/StreamInference";
 const model = "noise-1000";
@@ -132,7 +133,7 @@ async function ordinaryRequest(srv: TestServer): Promise<number> {
 describe("work follows demand", () => {
   let srv: TestServer;
   before(async () => {
-    srv = await startHardenedServer({
+    srv = await startServer({
       // This suite is about renders nobody waits for, not about the limits
       // that would otherwise refuse streams or end the connection first
       // (h2-limits.spec.ts, memory-budget.spec.ts): they are set out of reach.
