@@ -214,7 +214,10 @@ async function soak(server: SoakServer, options: SoakOptions): Promise<number> {
   let idle = false;
   for (let n = 0; n < 300 && !idle; n++) {
     last = await sampleServer(url);
-    idle = last.rendersRunning + last.rendersQueued === 0 && last.activeStreams === 0;
+    idle =
+      last.rendersRunning + last.rendersQueued === 0 &&
+      last.activeStreams === 0 &&
+      last.streamBytes === 0;
     if (!idle) await new Promise((resolve) => setTimeout(resolve, 100));
   }
   if (!idle) {
@@ -222,7 +225,7 @@ async function soak(server: SoakServer, options: SoakOptions): Promise<number> {
       "end",
       "not_idle",
       false,
-      `30 s after the traffic stopped: ${last.rendersRunning} renders running, ${last.rendersQueued} queued, ${last.activeStreams} streams`,
+      `30 s after the traffic stopped: ${last.rendersRunning} renders running, ${last.rendersQueued} queued, ${last.activeStreams} streams, ${mb(last.streamBytes)} of the memory budget held for streams`,
     );
   }
   summary({

@@ -112,6 +112,8 @@ export interface ServerSample {
   readonly rssBytes: number;
   readonly cpuSeconds: number;
   readonly memoryBytes: number;
+  /** What streams hold: modelmora_memory_bytes of parts images and write_ahead (the cache aside). */
+  readonly streamBytes: number;
   readonly memoryBudgetBytes: number;
   readonly rendersRunning: number;
   readonly rendersQueued: number;
@@ -146,7 +148,11 @@ function parseSample(text: string): ServerSample {
     const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$/.exec(line);
     if (match === null) continue;
     const [, name, labels = "", value] = match as unknown as [string, string, string, string];
-    const key = name === "modelmora_renders_in_progress" ? `${name}${labels}` : name;
+    const key =
+      name === "modelmora_renders_in_progress" || name === "modelmora_memory_bytes"
+        ? `${name}${labels}`
+        : name;
+    if (key !== name) sums.set(name, (sums.get(name) ?? 0) + Number(value));
     sums.set(key, (sums.get(key) ?? 0) + Number(value));
     if (name === "modelmora_connections_closed_total") {
       const reason = /reason="([^"]*)"/.exec(labels)?.[1] ?? "?";
@@ -158,6 +164,9 @@ function parseSample(text: string): ServerSample {
     rssBytes: get("process_resident_memory_bytes"),
     cpuSeconds: get("process_cpu_seconds_total"),
     memoryBytes: get("modelmora_memory_bytes"),
+    streamBytes:
+      get('modelmora_memory_bytes{part="images"}') +
+      get('modelmora_memory_bytes{part="write_ahead"}'),
     memoryBudgetBytes: get("modelmora_memory_budget_bytes"),
     rendersRunning: get('modelmora_renders_in_progress{state="running"}'),
     rendersQueued: get('modelmora_renders_in_progress{state="queued"}'),
