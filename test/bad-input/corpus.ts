@@ -940,57 +940,35 @@ const http1Cases: Template = (g) => {
     expect: { http },
   });
   const cl = `Content-Length: ${body.length}\r\n`;
+  const chunked = "Transfer-Encoding: chunked\r\n";
+  // Each row ends where the parser gives up: bytes after that would arrive
+  // on a socket the server has closed, and the kernel's reset could drop
+  // the 400 before the client reads it.
   return [
-    raw(
-      "Content-Length and Transfer-Encoding both",
-      [head, cl, "Transfer-Encoding: chunked\r\n\r\n", chunk, body, "\r\n0\r\n\r\n"],
-      400,
-    ),
-    raw("two Content-Lengths that differ", [head, cl, "Content-Length: 5\r\n\r\n", body], 400),
-    raw("two equal Content-Lengths", [head, cl, cl, "\r\n", body], 400),
-    raw("an obs-fold header line", [head, "X-Folded: a\r\n  b\r\n", cl, "\r\n", body], 400),
-    raw(
-      "a chunk size that is not hex",
-      [head, "Transfer-Encoding: chunked\r\n\r\nzz\r\n", body, "\r\n0\r\n\r\n"],
-      400,
-    ),
-    raw(
-      "a chunk size past 64 bits",
-      [head, "Transfer-Encoding: chunked\r\n\r\nffffffffffffffffff\r\n", body, "\r\n0\r\n\r\n"],
-      400,
-    ),
-    raw(
-      "a chunk without its CRLF",
-      [head, "Transfer-Encoding: chunked\r\n\r\n", chunk, body, "XX0\r\n\r\n"],
-      400,
-    ),
-    raw("Transfer-Encoding: xchunked", [head, "Transfer-Encoding: xchunked\r\n\r\n", body], 400),
+    raw("Content-Length and Transfer-Encoding both", [head, cl, chunked, "\r\n"], 400),
+    raw("two Content-Lengths that differ", [head, cl, "Content-Length: 5\r\n\r\n"], 400),
+    raw("two equal Content-Lengths", [head, cl, cl, "\r\n"], 400),
+    raw("an obs-fold header line", [head, "X-Folded: a\r\n  b\r\n", cl, "\r\n"], 400),
+    raw("a chunk size that is not hex", [head, chunked, "\r\nzz\r\n"], 400),
+    raw("a chunk size past 64 bits", [head, chunked, "\r\nffffffffffffffffff\r\n"], 400),
+    raw("a chunk without its CRLF", [head, chunked, "\r\n", chunk, body, "XX"], 400),
+    raw("Transfer-Encoding: xchunked", [head, "Transfer-Encoding: xchunked\r\n\r\n"], 400),
     raw(
       "Transfer-Encoding: chunked, identity",
-      [head, "Transfer-Encoding: chunked, identity\r\n\r\n", body],
+      [head, "Transfer-Encoding: chunked, identity\r\n\r\n"],
       400,
     ),
-    raw(
-      "Transfer-Encoding twice",
-      [
-        head,
-        "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
-        chunk,
-        body,
-        "\r\n0\r\n\r\n",
-      ],
-      400,
-    ),
-    raw("a negative Content-Length", [head, "Content-Length: -5\r\n\r\n", body], 400),
-    raw("Content-Length: +N", [head, `Content-Length: +${body.length}\r\n\r\n`, body], 400),
-    raw("a hex Content-Length", [head, "Content-Length: 0x26\r\n\r\n", body], 400),
-    raw("Content-Length: 1 2", [head, "Content-Length: 1 2\r\n\r\n", body], 400),
-    raw("a space before the colon", [head, `Content-Length : ${body.length}\r\n\r\n`, body], 400),
-    raw("a header line without a colon", [head, "Bogus\r\n", cl, "\r\n", body], 400),
-    raw("a NUL in a header value", [head, "X-Nul: a\u0000b\r\n", cl, "\r\n", body], 400),
+    raw("Transfer-Encoding twice", [head, chunked, chunked, "\r\n"], 400),
+    raw("a negative Content-Length", [head, "Content-Length: -5\r\n\r\n"], 400),
+    raw("Content-Length: +N", [head, `Content-Length: +${body.length}\r\n\r\n`], 400),
+    raw("a hex Content-Length", [head, "Content-Length: 0x26\r\n\r\n"], 400),
+    raw("Content-Length: 1 2", [head, "Content-Length: 1 2\r\n\r\n"], 400),
+    raw("a space before the colon", [head, `Content-Length : ${body.length}\r\n\r\n`], 400),
+    raw("a header line without a colon", [head, "Bogus\r\n", cl, "\r\n"], 400),
+    raw("a NUL in a header value", [head, "X-Nul: a\u0000b\r\n", cl, "\r\n"], 400),
     raw(
       "bare LF line ends",
-      [head.replace(/\r\n/g, "\n"), `Content-Length: ${body.length}\n\n`, body],
+      [head.replace(/\r\n/g, "\n"), `Content-Length: ${body.length}\n\n`],
       400,
     ),
     raw(
@@ -1009,8 +987,8 @@ const http1Cases: Template = (g) => {
       [`POST /${"a".repeat(20_000)} HTTP/1.1\r\nHost: corpus\r\n\r\n`],
       431,
     ),
-    raw("a 20 KB header", [head, `X-Big: ${"b".repeat(20_000)}\r\n`, cl, "\r\n", body], 431),
-    raw("Expect: 200-ok", [head, "Expect: 200-ok\r\n", cl, "\r\n", body], 417),
+    raw("a 20 KB header", [head, `X-Big: ${"b".repeat(20_000)}\r\n\r\n`], 431),
+    raw("Expect: 200-ok", [head, "Expect: 200-ok\r\n", cl, "\r\n"], 417),
   ];
 };
 
