@@ -95,10 +95,12 @@ async function soak(server: SoakServer, options: SoakOptions): Promise<number> {
     return 1;
   }
   const baseline = await sampleServer(url);
-  const budget = baseline.memoryBudgetBytes;
+  let budget = baseline.memoryBudgetBytes;
   if (budget === 0) {
-    process.stderr.write("soak: the server has no modelmora_memory_budget_bytes on /metrics\n");
-    return 1;
+    budget = options.fallbackBudgetBytes;
+    process.stdout.write(
+      `note: the server has no modelmora_memory_budget_bytes; holding it to --budget-mib ${budget / mib}\n`,
+    );
   }
   const rssLimit = baseline.rssBytes + budget + options.allowanceBytes;
   process.stdout.write(

@@ -17,6 +17,11 @@ export interface SoakOptions {
   readonly allowanceBytes: number;
   /** Seconds between the progress lines. */
   readonly reportSeconds: number;
+  /**
+   * The memory budget to hold a server to when its /metrics has no
+   * modelmora_memory_budget_bytes (one older than the budget), in bytes.
+   */
+  readonly fallbackBudgetBytes: number;
 }
 
 export const usage = `Usage: npm run soak -- [flags]
@@ -31,6 +36,8 @@ unexpected code. See bench/soak/README.md.
   --url URL          drive a running server instead of spawning one
   --allowance-mib N  RSS growth allowed past the memory budget (default 256)
   --report-seconds N seconds between progress lines (default 10)
+  --budget-mib N     the budget to hold a server without modelmora_memory_budget_bytes
+                     to (an older one, given by --url; default 512)
   --help             this text
 `;
 
@@ -43,6 +50,7 @@ export function parseSoakOptions(argv: readonly string[]): SoakOptions | "help" 
       url: { type: "string" },
       "allowance-mib": { type: "string", default: "256" },
       "report-seconds": { type: "string", default: "10" },
+      "budget-mib": { type: "string", default: "512" },
       help: { type: "boolean", default: false },
     },
     strict: true,
@@ -60,5 +68,6 @@ export function parseSoakOptions(argv: readonly string[]): SoakOptions | "help" 
     url: values.url,
     allowanceBytes: number("allowance-mib", values["allowance-mib"], 0) * 1024 * 1024,
     reportSeconds: number("report-seconds", values["report-seconds"], 1),
+    fallbackBudgetBytes: number("budget-mib", values["budget-mib"], 1) * 1024 * 1024,
   };
 }

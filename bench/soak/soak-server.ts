@@ -34,27 +34,20 @@ export interface SoakServer {
 
 /** Spawns `node --import tsx src/cli.ts --port 0` and waits for its "listening" line. */
 export function spawnServer(): Promise<SoakServer> {
-  const args = [
-    "--import",
-    "tsx",
-    "src/cli.ts",
-    "--port",
-    "0",
-    "--log-level",
-    "warn",
-    "--first-byte-timeout-ms",
-    String(soakTimeouts.firstByteTimeoutMs),
-    "--headers-timeout-ms",
-    String(soakTimeouts.headersTimeoutMs),
-    "--body-timeout-ms",
-    String(soakTimeouts.bodyTimeoutMs),
-    "--keep-alive-timeout-ms",
-    String(soakTimeouts.keepAliveTimeoutMs),
-    "--idle-timeout-ms",
-    String(soakTimeouts.idleTimeoutMs),
-  ];
+  const args = ["--import", "tsx", "src/cli.ts", "--port", "0", "--log-level", "warn"];
+  // Through the environment, as every flag can be: a server that does not
+  // know a variable ignores it.
+  const env = {
+    ...process.env,
+    MODELMORA_FIRST_BYTE_TIMEOUT_MS: String(soakTimeouts.firstByteTimeoutMs),
+    MODELMORA_HEADERS_TIMEOUT_MS: String(soakTimeouts.headersTimeoutMs),
+    MODELMORA_BODY_TIMEOUT_MS: String(soakTimeouts.bodyTimeoutMs),
+    MODELMORA_KEEP_ALIVE_TIMEOUT_MS: String(soakTimeouts.keepAliveTimeoutMs),
+    MODELMORA_IDLE_TIMEOUT_MS: String(soakTimeouts.idleTimeoutMs),
+  };
   const child: ChildProcess = spawn(process.execPath, args, {
     cwd: repoRoot,
+    env,
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stderr = "";
