@@ -21,12 +21,15 @@ import {
 } from "./auth/index.js";
 import { createServerLogger, type LogLevel, logLevelFromString } from "./observability/index.js";
 import { createServer, ServerError, type ServerOptions } from "./server/index.js";
+import { corsOriginFromString } from "./web/index.js";
 
 interface FlagSpec {
   env: string;
   help: string;
   kind: "int" | "string" | "path" | "bool";
   fallback?: string;
+  /** Repeatable: the flag's values are joined with commas, as its variable lists them. */
+  multiple?: boolean;
 }
 
 /** Every flag, its environment variable, default and meaning. README's table mirrors it. */
@@ -149,6 +152,18 @@ const flags: Record<string, FlagSpec> = {
     fallback: "5000",
     help: "on SIGINT/SIGTERM, how long calls in flight may finish",
   },
+  "cors-origin": {
+    env: "MODELMORA_CORS_ORIGINS",
+    kind: "string",
+    multiple: true,
+    help: "origin whose browser pages may call the server (https://app.example.com, or * for any); repeat the flag or separate with commas",
+  },
+  "web-page": {
+    env: "MODELMORA_WEB_PAGE",
+    kind: "bool",
+    fallback: "true",
+    help: "serve the browser page at /",
+  },
 };
 
 class UsageError extends Error {}
@@ -170,7 +185,10 @@ function settingsFromArgs(argv: string[]): Map<string, string> {
       args: argv,
       options: {
         ...Object.fromEntries(
-          Object.keys(flags).map((name) => [name, { type: "string" as const }]),
+          Object.entries(flags).map(([name, spec]) => [
+            name,
+            { type: "string" as const, multiple: spec.multiple === true },
+          ]),
         ),
         help: { type: "boolean", short: "h" },
       },
@@ -185,7 +203,9 @@ function settingsFromArgs(argv: string[]): Map<string, string> {
   }
   const settings = new Map<string, string>();
   for (const [name, spec] of Object.entries(flags)) {
-    const value = (values[name] as string | undefined) ?? process.env[spec.env] ?? spec.fallback;
+    const given = values[name] as string | string[] | undefined;
+    const value =
+      (Array.isArray(given) ? given.join(",") : given) ?? process.env[spec.env] ?? spec.fallback;
     if (value === undefined) continue;
     if (spec.kind === "int" && !/^\d+$/.test(value)) {
       throw new UsageError(`--${name} (${spec.env}) must be a whole number, got "${value}"`);
@@ -239,6 +259,8 @@ function optionsFromSettings(
       maxConcurrentStreams: int("max-streams-per-key"),
     },
     maxServerStreams: int("max-streams"),
+    corsOrigins: corsOriginsFromSetting(settings.get("cors-origin")),
+    webPage: settings.get("web-page") === "true",
     logLevel,
   };
 }
@@ -275,6 +297,16 @@ function authFromSettings(settings: Map<string, string>): AuthOptions | undefine
     return undefined;
   }
   return { apiKeys, jwt };
+}
+
+/** The allowed CORS origins of a comma-separated list, each checked. */
+function corsOriginsFromSetting(list: string | undefined): string[] {
+  const origins = (list ?? "").split(",").filter((origin) => origin.trim() !== "");
+  try {
+    return origins.map(corsOriginFromString);
+  } catch (err) {
+    throw new UsageError(`--cors-origin (MODELMORA_CORS_ORIGINS): ${(err as Error).message}`);
+  }
 }
 
 /** A secret file written with `echo` ends in a newline that is not part of the secret. */

@@ -25,6 +25,7 @@ import {
   type Metrics,
   type ServerLogger,
 } from "../observability/index.js";
+import { createCors, createStaticFiles } from "../web/index.js";
 import {
   type Access,
   callRecordKey,
@@ -109,6 +110,13 @@ export interface ServerOptions {
    * epoch. Default Date.now; tests pass a fake one to move time on.
    */
   now?: () => number;
+  /**
+   * Origins whose browser pages may call the server (CORS), such as
+   * "https://app.example.com", or "*" for any. Default none. See createCors.
+   */
+  corsOrigins?: readonly string[];
+  /** Serve the browser page at / (built by npm run build:web). Default true. */
+  webPage?: boolean;
   /** Where logs go. Default: nowhere (a silent logger). */
   logger?: ServerLogger;
   /** Where metrics go. Default: a registry of this server's own. */
@@ -253,14 +261,21 @@ export function createServer(options: ServerOptions = {}): ModelMoraServer {
   router.rpc(InferenceService.method.listModels, service.listModels);
   router.service(Health, createHealthService(health));
   const rpcHandlers = new Map(router.handlers.map((h) => [h.requestPath, h]));
+  const cors = createCors({ origins: options.corsOrigins });
+  const page = (options.webPage ?? true) ? createStaticFiles() : undefined;
 
   function handleRequest(req: AnyRequest, res: AnyResponse): void {
     const path = (req.url ?? "/").split("?", 1)[0] as string;
+    cors.apply(req, res);
+    if (cors.preflight(req, res)) return;
     const rpc = rpcHandlers.get(path);
     const call: CallRecord = {
       protocol: protocolOf(req, rpc !== undefined),
       httpVersion: httpVersionOf(req),
-      method: rpc !== undefined ? path.slice(1) : `${req.method ?? "GET"} ${path}`,
+      method:
+        rpc !== undefined
+          ? path.slice(1)
+          : (page?.label(req.method, path) ?? `${req.method ?? "GET"} ${path}`),
       streaming: rpc !== undefined ? rpc.method.methodKind !== "unary" : path === "/infer/stream",
       startedMs: performance.now(),
       bytesSent: 0,
@@ -297,7 +312,7 @@ export function createServer(options: ServerOptions = {}): ModelMoraServer {
       sendError(res, 405, call.error);
     } else if (rpc !== undefined) {
       serveRpc(rpc, req, res, call);
-    } else if (!restRoutes(req, res, path, call)) {
+    } else if (!restRoutes(req, res, path, call) && !page?.serve(req, res, path, call)) {
       call.error = new ConnectError(`no route for ${req.method} ${path}`, Code.NotFound);
       sendError(res, 404, call.error);
     }
