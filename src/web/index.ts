@@ -20,6 +20,7 @@ export {
   corsOriginFromString,
   createCors,
 } from "./cors.js";
+export { contentTypeByExtension, contentTypeOf } from "./content-types.js";
 export { WebConfigError, type WebConfigErrorCode } from "./errors.js";
 export type { WebRequest, WebResponse } from "./http-types.js";
 export {

@@ -35,6 +35,18 @@ byId("server-url", HTMLElement).textContent =
   baseUrl === location.origin ? `${baseUrl} (this page's server)` : baseUrl;
 
 let running: AbortController | undefined;
+/** Runs started (Stream or Compare), in data-runs on <body>: tests wait on it. */
+let runs = 0;
+
+/** Starts a run: Stop aborts it until it ends. */
+function beginRun(): AbortController {
+  const controller = new AbortController();
+  running = controller;
+  runs++;
+  document.body.dataset.runs = String(runs);
+  form.setBusy(true);
+  return controller;
+}
 
 /** The API key as the header every protocol sends it in. */
 function credentials(apiKey: string): Record<string, string> {
@@ -71,6 +83,7 @@ async function streamInto(
     request,
     headers: credentials(apiKey),
     signal,
+    yieldToBrowser: true,
     onImage(image) {
       pending.push(gallery.add(image, startedMs));
       status.show(
@@ -85,9 +98,7 @@ async function streamInto(
 
 async function streamOnce(): Promise<void> {
   const { protocol, request, apiKey } = form.values();
-  const controller = new AbortController();
-  running = controller;
-  form.setBusy(true);
+  const controller = beginRun();
   compare.hidden = true;
   status.show("streaming", `${protocolInfo(protocol).label}: waiting for the first image…`);
   try {
@@ -115,9 +126,7 @@ async function streamOnce(): Promise<void> {
 
 async function compareAll(): Promise<void> {
   const { request, apiKey } = form.values();
-  const controller = new AbortController();
-  running = controller;
-  form.setBusy(true);
+  const controller = beginRun();
   summary.hidden = true;
   compare.hidden = false;
   const entries: CompareEntry[] = [];

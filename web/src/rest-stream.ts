@@ -75,9 +75,10 @@ async function readSingle(
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
-    options.onMessage?.();
     options.onPiece({ ...piece, offset }, value);
     offset += value.byteLength;
+    const pause = options.afterMessage?.();
+    if (pause !== undefined) await pause;
   }
 }
 
@@ -120,8 +121,9 @@ async function readMultipart(
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
-    options.onMessage?.();
     multipart.push(value);
+    const pause = options.afterMessage?.();
+    if (pause !== undefined) await pause;
   }
   multipart.end();
 }

@@ -46,7 +46,6 @@ export async function streamRpc(
     headers: options.headers,
   });
   for await (const chunk of stream) {
-    options.onMessage?.();
     const meta = chunk.metadata;
     options.onPiece(
       {
@@ -59,5 +58,7 @@ export async function streamRpc(
       },
       chunk.data,
     );
+    const pause = options.afterMessage?.();
+    if (pause !== undefined) await pause;
   }
 }

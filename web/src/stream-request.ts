@@ -20,6 +20,10 @@ export interface StreamCallOptions {
   readonly fetch: typeof globalThis.fetch;
   /** Receives each piece of image data as it arrives. */
   onPiece(piece: ImagePiece, data: Uint8Array): void;
-  /** Called once per protocol message (RPC) or body read (REST). */
-  onMessage?(): void;
+  /**
+   * Called after each protocol message (RPC) or body read (REST) has been
+   * handed on; when it returns a promise, the next read waits for it (the
+   * page yields to the browser there, so it can paint and take clicks).
+   */
+  afterMessage?(): Promise<void> | undefined;
 }
