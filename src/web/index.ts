@@ -11,6 +11,8 @@
  *   // after the RPC and REST routes:
  *   page.serve(req, res, path, call) || notFound();
  */
+
+export { contentTypeByExtension, contentTypeOf } from "./content-types.js";
 export {
   type Cors,
   type CorsOptions,
@@ -20,7 +22,6 @@ export {
   corsOriginFromString,
   createCors,
 } from "./cors.js";
-export { contentTypeByExtension, contentTypeOf } from "./content-types.js";
 export { WebConfigError, type WebConfigErrorCode } from "./errors.js";
 export type { WebRequest, WebResponse } from "./http-types.js";
 export {
