@@ -6,7 +6,7 @@
  */
 import { apiBaseUrl } from "./api-target.js";
 import { installBenchApi } from "./bench-api.js";
-import { describeError, isStop } from "./error-text.js";
+import { describeError, isStop, retryAfterOf } from "./error-text.js";
 import { listModels } from "./list-models.js";
 import { type ProtocolId, protocolInfo, protocols } from "./protocols.js";
 import { figuresOf, runStream, type StreamRun } from "./run-stream.js";
@@ -63,7 +63,7 @@ async function loadModels(): Promise<void> {
       `Ready: ${answer.models.length} models, batches up to ${answer.maxBatchSize}, renderer ${answer.renderer}.`,
     );
   } catch (err) {
-    status.show("error", `ListModels failed: ${describeError(err)}`);
+    status.show("error", `ListModels failed: ${describeError(err)}`, retryAfterOf(err));
   }
 }
 
@@ -108,7 +108,7 @@ async function streamOnce(): Promise<void> {
     if (run.error !== undefined && isStop(run.error)) {
       status.show("stopped", `Stopped after ${run.images.length} of ${request.batchSize} images.`);
     } else if (run.error !== undefined) {
-      status.show("error", describeError(run.error));
+      status.show("error", describeError(run.error), retryAfterOf(run.error));
     } else {
       const bad = shown.filter((image) => !image.sha256Ok || !image.decoded).length;
       status.show(

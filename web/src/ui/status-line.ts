@@ -10,15 +10,21 @@ export type PageState =
 
 /** The status line under the form: one sentence, errors as the server sent them. */
 export interface StatusLine {
-  show(state: PageState, text: string): void;
+  /** Shows a state and its sentence; retryAfter (seconds) goes in data-retry-after. */
+  show(state: PageState, text: string, retryAfter?: string): void;
 }
 
 /** A status line in an element with role="status". */
 export function createStatusLine(element: HTMLElement): StatusLine {
   return {
-    show(state, text) {
+    show(state, text, retryAfter) {
       element.dataset.state = state;
       element.textContent = text;
+      if (retryAfter === undefined) {
+        delete element.dataset.retryAfter;
+      } else {
+        element.dataset.retryAfter = retryAfter;
+      }
     },
   };
 }
