@@ -1,5 +1,5 @@
 import { cors as connectCors } from "@connectrpc/connect";
-import { WebConfigError } from "./errors.js";
+import { ModelMoraError } from "../errors.js";
 import type { WebRequest, WebResponse } from "./http-types.js";
 
 /**
@@ -83,7 +83,7 @@ export interface Cors {
  * Checks and normalizes one allowed origin: "*", or an http(s) URL with no
  * path, query or credentials, reduced to its origin the way a browser sends
  * it in the Origin header ("HTTPS://App.Example.com:443/" becomes
- * "https://app.example.com"). Throws WebConfigError("cors_origin") otherwise.
+ * "https://app.example.com"). Throws ModelMoraError "config" otherwise.
  */
 export function corsOriginFromString(text: string): string {
   const trimmed = text.trim();
@@ -105,8 +105,8 @@ export function corsOriginFromString(text: string): string {
     url.username !== "" ||
     url.password !== ""
   ) {
-    throw new WebConfigError(
-      "cors_origin",
+    throw new ModelMoraError(
+      "config",
       `a CORS origin is "*" or a scheme, host and optional port such as https://app.example.com or http://localhost:3000, got "${text}"`,
     );
   }
@@ -193,4 +193,25 @@ export function addVary(res: WebResponse, field: string): void {
     fields.push(field);
   }
   res.setHeader("vary", fields.filter((f) => f !== "").join(", "));
+}
+
+/** A request handler of Node's HTTP/1.1 or HTTP/2 server. */
+export type RequestHandler = (req: WebRequest, res: WebResponse) => void;
+
+/**
+ * Wraps the server's request handler with CORS: every response gets the
+ * headers of its origin (apply), and preflights are answered here, before
+ * the handler: they carry no credentials and are not calls, so they are
+ * neither guarded, limited, logged nor counted.
+ */
+export function withCors(cors: Cors, handler: RequestHandler): RequestHandler {
+  if (!cors.enabled) {
+    return handler;
+  }
+  return function handleWithCors(req, res) {
+    cors.apply(req, res);
+    if (!cors.preflight(req, res)) {
+      handler(req, res);
+    }
+  };
 }

@@ -1,17 +1,11 @@
 /**
  * The browser side of the server: the page at `/` with its assets, and CORS
- * for pages served elsewhere. Built with narrow interfaces so the server's
- * dispatch calls them in a few lines:
+ * for pages served elsewhere. Narrow on purpose, so the server wires it in
+ * two places:
  *
- *   const cors = createCors({ origins: ["https://app.example.com"] });
- *   const page = createStaticFiles();
- *   // for each request, before routing:
- *   cors.apply(req, res);
- *   if (cors.preflight(req, res)) return;
- *   // after the RPC and REST routes:
- *   page.serve(req, res, path, call) || notFound();
+ *   const routes = [...otherRoutes, ...createStaticFiles().routes];
+ *   const handler = withCors(createCors({ origins }), createDispatcher({ routes, … }));
  */
-
 export { contentTypeByExtension, contentTypeOf } from "./content-types.js";
 export {
   type Cors,
@@ -21,14 +15,17 @@ export {
   corsExposedHeaders,
   corsOriginFromString,
   createCors,
+  type RequestHandler,
+  withCors,
 } from "./cors.js";
-export { WebConfigError, type WebConfigErrorCode } from "./errors.js";
 export type { WebRequest, WebResponse } from "./http-types.js";
 export {
+  acceptsGzip,
   createStaticFiles,
-  type StaticCall,
+  etagMatches,
   type StaticFiles,
   type StaticFilesOptions,
+  type StaticRoute,
   staticFileMethods,
 } from "./static-files.js";
 export { defaultWebRoot } from "./web-root.js";

@@ -3,7 +3,6 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { errorToJson } from "@connectrpc/connect/protocol-connect";
 import { contentTypeOf } from "./content-types.js";
 import { addVary } from "./cors.js";
 import type { WebRequest, WebResponse } from "./http-types.js";
@@ -19,39 +18,40 @@ export interface StaticFilesOptions {
   root?: string;
 }
 
-/** What the static routes record about a call: its outcome, for logs and metrics. */
-export interface StaticCall {
-  error?: ConnectError;
-  ok?: boolean;
+/**
+ * One route of the page: the shape of the server's REST routes
+ * (src/server/rest-routes.ts), so the dispatcher serves it like them: 405
+ * with Allow for another method, the call logged and counted under label.
+ * Every route is public: the page loads before anyone types a key.
+ */
+export interface StaticRoute {
+  readonly kind: "rest";
+  readonly path: string;
+  /** "GET /" for the page, "GET /assets" for every asset: never a file's name. */
+  readonly label: string;
+  readonly methods: readonly string[];
+  readonly access: "public";
+  readonly streaming: false;
+  /** Answers the request; rejects (NOT_FOUND) only when the page is not built. */
+  serve(call: { readonly req: WebRequest; readonly res: WebResponse }): Promise<void>;
 }
 
 /**
- * The browser page's routes: `GET /` (index.html) and `GET /assets/<file>`
- * (the script and style sheet, with content-hashed names), with HEAD,
- * ETags and 304, gzip when the client accepts it, and the same 404 and 405
- * JSON errors as the REST routes.
+ * The browser page's routes: `GET /` (index.html) and one
+ * `GET /assets/<file>` per asset (the script and style sheet, with
+ * content-hashed names), with HEAD, ETags and 304, gzip when the client
+ * accepts it, and cache headers. An unknown asset has no route: the
+ * server's own 404.
  */
 export interface StaticFiles {
   /** Whether the page is built and loaded. */
   readonly available: boolean;
-  /**
-   * The label of a call on one of these routes for metrics and logs, from a
-   * fixed set ("GET /", "HEAD /assets", "OTHER /", …: request method by
-   * route, never the requested path); undefined for other paths.
-   */
-  label(method: string | undefined, path: string): string | undefined;
-  /**
-   * Answers a request for one of these routes and returns true, having set
-   * call's outcome; returns false, having written nothing, for other paths.
-   */
-  serve(req: WebRequest, res: WebResponse, path: string, call: StaticCall): boolean;
+  /** The routes, "/" first; when the page is not built, "/" alone, answering 404 with how to build it. */
+  readonly routes: readonly StaticRoute[];
 }
 
 /** The methods the page's routes accept. */
 export const staticFileMethods: readonly string[] = ["GET", "HEAD"];
-
-/** Request methods that keep their name in labels; any other is "OTHER". */
-const labelledMethods = new Set(["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]);
 
 /**
  * Cache lifetime of content-hashed assets: a year, and immutable, since a
@@ -97,81 +97,67 @@ interface StaticFile {
 export function createStaticFiles(options: StaticFilesOptions = {}): StaticFiles {
   const root = options.root ?? defaultWebRoot();
   const files = root === undefined ? new Map<string, StaticFile>() : loadFiles(root);
-  const available = files.has("/");
-
-  function routeOf(path: string): "/" | "/assets" | undefined {
-    if (path === "/") return "/";
-    if (path === "/assets" || path.startsWith("/assets/")) return "/assets";
-    return undefined;
+  const route = (path: string, label: string, serve: StaticRoute["serve"]): StaticRoute => ({
+    kind: "rest",
+    path,
+    label,
+    methods: staticFileMethods,
+    access: "public",
+    streaming: false,
+    serve,
+  });
+  if (!files.has("/")) {
+    return {
+      available: false,
+      routes: [
+        route("/", "GET /", async () => {
+          throw new ConnectError(
+            "the web page is not built here: run npm run build:web",
+            Code.NotFound,
+          );
+        }),
+      ],
+    };
   }
-
   return {
-    available,
-    label(method, path) {
-      const route = routeOf(path);
-      if (route === undefined) {
-        return undefined;
-      }
-      const verb = method !== undefined && labelledMethods.has(method) ? method : "OTHER";
-      return `${verb} ${route}`;
-    },
-    serve(req, res, path, call) {
-      if (routeOf(path) === undefined) {
-        return false;
-      }
-      const method = req.method ?? "GET";
-      if (!staticFileMethods.includes(method)) {
-        res.setHeader("allow", staticFileMethods.join(", "));
-        call.error = new ConnectError(
-          `${path} accepts ${staticFileMethods.join(" or ")}, not ${method}`,
-          Code.Unimplemented,
-        );
-        sendError(res, 405, call.error);
-        return true;
-      }
-      const file = files.get(path);
-      if (file === undefined) {
-        call.error = new ConnectError(
-          path === "/" && !available
-            ? "the web page is not built here: run npm run build:web"
-            : `no file ${path}`,
-          Code.NotFound,
-        );
-        sendError(res, 404, call.error);
-        return true;
-      }
-      const useGzip = file.gzip !== undefined && acceptsGzip(req.headers["accept-encoding"]);
-      const variant = useGzip && file.gzip !== undefined ? file.gzip : file.identity;
-      res.setHeader("cache-control", file.cacheControl);
-      res.setHeader("etag", variant.etag);
-      if (file.gzip !== undefined) {
-        addVary(res, "Accept-Encoding");
-      }
-      if (file.isPage) {
-        res.setHeader("content-security-policy", pagePolicy);
-        res.setHeader("referrer-policy", "no-referrer");
-      }
-      res.setHeader("x-content-type-options", "nosniff");
-      call.ok = true;
-      if (etagMatches(req.headers["if-none-match"], variant.etag)) {
-        res.writeHead(304);
-        res.end();
-        return true;
-      }
-      res.setHeader("content-type", file.contentType);
-      res.setHeader("content-length", String(variant.body.byteLength));
-      if (useGzip) {
-        res.setHeader("content-encoding", "gzip");
-      }
-      res.writeHead(200);
-      if (method === "HEAD") {
-        res.end();
-      } else {
-        res.end(variant.body);
-      }
-      return true;
-    },
+    available: true,
+    routes: [...files].map(([path, file]) =>
+      route(path, path === "/" ? "GET /" : "GET /assets", async ({ req, res }) =>
+        serveFile(req, res, file),
+      ),
+    ),
   };
+}
+
+function serveFile(req: WebRequest, res: WebResponse, file: StaticFile): void {
+  const useGzip = file.gzip !== undefined && acceptsGzip(req.headers["accept-encoding"]);
+  const variant = useGzip && file.gzip !== undefined ? file.gzip : file.identity;
+  res.setHeader("cache-control", file.cacheControl);
+  res.setHeader("etag", variant.etag);
+  if (file.gzip !== undefined) {
+    addVary(res, "Accept-Encoding");
+  }
+  if (file.isPage) {
+    res.setHeader("content-security-policy", pagePolicy);
+    res.setHeader("referrer-policy", "no-referrer");
+  }
+  res.setHeader("x-content-type-options", "nosniff");
+  if (etagMatches(req.headers["if-none-match"], variant.etag)) {
+    res.writeHead(304);
+    res.end();
+    return;
+  }
+  res.setHeader("content-type", file.contentType);
+  res.setHeader("content-length", String(variant.body.byteLength));
+  if (useGzip) {
+    res.setHeader("content-encoding", "gzip");
+  }
+  res.writeHead(200);
+  if (req.method === "HEAD") {
+    res.end();
+  } else {
+    res.end(variant.body);
+  }
 }
 
 /** Reads index.html (served at /) and every file of assets/ (at /assets/<name>). */
@@ -239,14 +225,6 @@ export function etagMatches(header: string | string[] | undefined, etag: string)
     .split(",")
     .map((tag) => tag.trim().replace(/^W\//, ""))
     .some((tag) => tag === "*" || tag === etag);
-}
-
-function sendError(res: WebResponse, status: number, error: ConnectError): void {
-  const text = JSON.stringify(errorToJson(error, undefined));
-  res.setHeader("content-type", "application/json");
-  res.setHeader("content-length", String(Buffer.byteLength(text)));
-  res.writeHead(status);
-  res.end(text);
 }
 
 function isFile(path: string): boolean {

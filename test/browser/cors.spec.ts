@@ -9,7 +9,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { cors as connectCors } from "@connectrpc/connect";
 import type { Browser, Page } from "playwright-core";
-import { corsOriginFromString, WebConfigError } from "../../src/web/index.js";
+import { ModelMoraError } from "../../src/errors.js";
+import { corsOriginFromString } from "../../src/web/index.js";
 import { startServer, type TestServer } from "../helpers.js";
 import { restRequest, runCli, startCli } from "../production-support.js";
 import {
@@ -150,7 +151,7 @@ describe("CORS headers", () => {
     for (const bad of ["app.example.com", "https://a.example/path", "ftp://a.example", "null"]) {
       assert.throws(
         () => corsOriginFromString(bad),
-        (err: unknown) => err instanceof WebConfigError && err.code === "cors_origin",
+        (err: unknown) => err instanceof ModelMoraError && err.code === "config",
         bad,
       );
     }

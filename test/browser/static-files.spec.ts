@@ -6,14 +6,17 @@
  */
 import assert from "node:assert/strict";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer as createHttpServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { gunzipSync } from "node:zlib";
-import { createStaticFiles } from "../../src/web/index.js";
-import { acceptsGzip, etagMatches } from "../../src/web/static-files.js";
+import { Code, ConnectError } from "@connectrpc/connect";
+import {
+  acceptsGzip,
+  createStaticFiles,
+  etagMatches,
+  type StaticRoute,
+} from "../../src/web/index.js";
 import { startServer, type TestServer } from "../helpers.js";
 import { restRequest } from "../production-support.js";
 import { scrapeMetrics } from "./browser-support.js";
@@ -126,7 +129,7 @@ for (const httpVersion of ["1.1", "2"] as const) {
       assert.equal(missing.status, 404);
       assert.deepEqual(JSON.parse(missing.body.toString("utf8")), {
         code: "not_found",
-        message: "no file /assets/app-NOPE1234.js",
+        message: "no route for GET /assets/app-NOPE1234.js",
       });
       // Paths outside the page's are the server's, as before.
       const other = await restRequest(srv, "GET", "/index.html", { httpVersion });
@@ -142,7 +145,7 @@ for (const httpVersion of ["1.1", "2"] as const) {
           .filter((sample) => sample.name === "modelmora_calls_total")
           .map((sample) => sample.labels.method as string),
       );
-      for (const label of ["GET /", "GET /assets", "HEAD /", "POST /"]) {
+      for (const label of ["GET /", "GET /assets"]) {
         assert.ok(methods.has(label), `${label} in ${[...methods]}`);
       }
       assert.ok(
@@ -174,28 +177,18 @@ describe("the page turned off or not built", () => {
       await writeFile(join(root, "stray.txt"), "not a page");
       const files = createStaticFiles({ root });
       assert.equal(files.available, false);
-      const server = createHttpServer((req, res) => {
-        if (!files.serve(req, res, (req.url ?? "/").split("?", 1)[0] as string, {})) {
-          res.writeHead(418).end();
-        }
-      });
-      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-      try {
-        const target = { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
-        const response = await restRequest(target, "GET", "/");
-        assert.equal(response.status, 404);
-        assert.deepEqual(JSON.parse(response.body.toString("utf8")), {
-          code: "not_found",
-          message: "the web page is not built here: run npm run build:web",
-        });
-        assert.equal((await restRequest(target, "GET", "/stray.txt")).status, 418);
-      } finally {
-        server.closeAllConnections();
-        await new Promise((resolve) => server.close(resolve));
-      }
-      assert.equal(files.label("GET", "/"), "GET /");
-      assert.equal(files.label("BREW", "/assets/x.js"), "OTHER /assets");
-      assert.equal(files.label("GET", "/v1/models"), undefined);
+      assert.deepEqual(
+        files.routes.map((route) => [route.path, route.label, route.access]),
+        [["/", "GET /", "public"]],
+      );
+      const route = files.routes[0] as StaticRoute;
+      await assert.rejects(
+        route.serve({} as Parameters<StaticRoute["serve"]>[0]),
+        (err: unknown) =>
+          err instanceof ConnectError &&
+          err.code === Code.NotFound &&
+          err.rawMessage === "the web page is not built here: run npm run build:web",
+      );
     } finally {
       await rm(root, { recursive: true, force: true });
     }
