@@ -20,8 +20,10 @@ export interface BenchCall extends StreamRequest {
  * whole with the size and SHA-256 (Web Crypto) the server declared.
  */
 export interface BenchOutcome {
-  /** The error, as the page shows it, when the call failed or did not verify. */
-  readonly error?: string;
+  /** The call's error, as the page shows it ("invalid_argument: …"), when it failed. */
+  readonly callError?: string;
+  /** What did not verify, when the call succeeded but an image is wrong or missing. */
+  readonly verifyError?: string;
   /** From the call to the first response body byte. */
   readonly firstChunkMs: number;
   /** From the call to the end of the response. */
@@ -36,6 +38,8 @@ export interface BenchOutcome {
   readonly httpVersion: string;
   /** Each image's SHA-256 by index, as computed in the page. */
   readonly sha256: readonly string[];
+  /** Each image's size in bytes, by index. */
+  readonly imageBytes: readonly number[];
 }
 
 /** A round of concurrent calls, timed from the first call to the last byte of the last. */
@@ -116,20 +120,22 @@ async function outcomeOf(run: StreamRun): Promise<BenchOutcome> {
     httpVersion: run.httpVersion,
   };
   if (run.error !== undefined) {
-    return { ...figures, error: describeError(run.error), sha256: [] };
+    return { ...figures, callError: describeError(run.error), sha256: [], imageBytes: [] };
   }
   const checks = await Promise.all(run.images.map(checkImage));
   const sha256: string[] = [];
+  const imageBytes: number[] = [];
   for (const check of checks) sha256[check.index] = check.sha256;
+  for (const image of run.images) imageBytes[image.index] = image.bytes.byteLength;
   const bad = checks.find((check) => !check.sha256Ok);
   const missing = Array.from({ length: run.request.batchSize }, (_, i) => i).find(
     (i) => sha256[i] === undefined,
   );
-  const error =
+  const verifyError =
     bad !== undefined
       ? `image ${bad.index}: SHA-256 ${bad.sha256} is not the server's`
       : missing !== undefined
         ? `image ${missing} is missing`
         : undefined;
-  return { ...figures, error, sha256 };
+  return { ...figures, verifyError, sha256, imageBytes };
 }

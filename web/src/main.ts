@@ -156,6 +156,7 @@ async function compareAll(): Promise<void> {
         firstImageMs: figures.firstImageMs,
         verified: `${shown.filter((image) => image.sha256Ok && image.decoded).length}/${request.batchSize} ✓`,
         error: run.error === undefined ? undefined : describeError(run.error),
+        httpVersion: run.httpVersion,
       });
       renderCompareChart(compareChart, entries);
       if (run.error !== undefined && isStop(run.error)) {

@@ -10,6 +10,8 @@ export interface CompareEntry {
   readonly firstImageMs?: number;
   /** Images whose SHA-256 matched, of those expected. */
   readonly verified: string;
+  /** The HTTP version the browser used ("h2", "http/1.1"), or "" when it did not say. */
+  readonly httpVersion: string;
   /** The error that ended the run, as the page shows it. */
   readonly error?: string;
 }
@@ -60,7 +62,7 @@ function group(
           ? `failed: ${entry.error}`
           : value === undefined
             ? "–"
-            : `${format(value)} · ${entry.verified}`;
+            : [format(value), entry.verified, entry.httpVersion].filter(Boolean).join(" · ");
       return h(
         "div",
         {
