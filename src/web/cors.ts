@@ -1,6 +1,7 @@
 import { cors as connectCors } from "@connectrpc/connect";
 import { ModelMoraError } from "../errors.js";
 import type { WebRequest, WebResponse } from "./http-types.js";
+import { addVary } from "./vary-header.js";
 
 /**
  * Request headers a page on another origin may send: connect-es's list for
@@ -178,21 +179,6 @@ export function createCors(options: CorsOptions = {}): Cors {
       res.setHeader("timing-allow-origin", allowed);
     },
   };
-}
-
-/** Adds a field name to the response's Vary header, keeping what is there. */
-export function addVary(res: WebResponse, field: string): void {
-  const current = res.getHeader("vary");
-  const fields =
-    current === undefined
-      ? []
-      : String(current)
-          .split(",")
-          .map((f) => f.trim());
-  if (!fields.some((f) => f.toLowerCase() === field.toLowerCase())) {
-    fields.push(field);
-  }
-  res.setHeader("vary", fields.filter((f) => f !== "").join(", "));
 }
 
 /** A request handler of Node's HTTP/1.1 or HTTP/2 server. */

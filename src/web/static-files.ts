@@ -4,8 +4,8 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { contentTypeOf } from "./content-types.js";
-import { addVary } from "./cors.js";
 import type { WebRequest, WebResponse } from "./http-types.js";
+import { addVary } from "./vary-header.js";
 import { defaultWebRoot } from "./web-root.js";
 
 /** Options for createStaticFiles. */
