@@ -10,6 +10,7 @@
  * Library module of the browser bench; reads no flags or environment.
  */
 import type { Page } from "playwright-core";
+import { takeNetworkFailures } from "./browser-session.js";
 
 /** The page's protocols: every browser protocol (no plain gRPC: fetch exposes no trailers). */
 export type BrowserProtocol = "connect" | "connect-json" | "grpc-web" | "rest";
@@ -104,7 +105,10 @@ export function createBrowserBenchClient(
         { ...call, protocol: options.protocol, headers },
       );
       if (outcome.callError !== undefined) {
-        throw new Error(`in the browser: ${outcome.callError}`);
+        const network = takeNetworkFailures(page);
+        throw new Error(
+          `in the browser: ${outcome.callError}${network.length > 0 ? ` (Chromium: ${[...new Set(network)].join(", ")})` : ""}`,
+        );
       }
       const rest = options.protocol === "rest";
       return {

@@ -21,6 +21,17 @@ export interface BrowserSession {
   close(): Promise<void>;
 }
 
+/** Why the page's recent requests failed, as Chromium says it ("net::ERR_…"), by page. */
+const networkFailures = new WeakMap<Page, string[]>();
+
+/**
+ * Takes the network errors Chromium reported for the page's requests since
+ * the last call: what "Failed to fetch" hides from the page's script.
+ */
+export function takeNetworkFailures(page: Page): string[] {
+  return networkFailures.get(page)?.splice(0) ?? [];
+}
+
 /** Options for createBrowserSession. */
 export interface BrowserSessionOptions {
   readonly baseUrl: string;
@@ -49,6 +60,12 @@ export async function createBrowserSession(
       contexts.push(context);
       const page = await context.newPage();
       page.setDefaultTimeout(300_000);
+      const failures: string[] = [];
+      networkFailures.set(page, failures);
+      page.on("requestfailed", (request) => {
+        failures.push(request.failure()?.errorText ?? "unknown network error");
+        if (failures.length > 20) failures.shift();
+      });
       await page.goto(`${baseUrl}/`);
       await page.waitForFunction(
         () => (globalThis as { modelmoraBench?: unknown }).modelmoraBench !== undefined,
