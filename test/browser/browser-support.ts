@@ -16,8 +16,15 @@ import { join, normalize } from "node:path";
 import { describe, it } from "node:test";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { contentTypeOf, defaultWebRoot } from "../../src/web/index.js";
-import type { TestServer } from "../helpers.js";
-import { parseSamples, type Sample } from "../production-support.js";
+import {
+  httpRequest,
+  parseSamples,
+  type RawRequest,
+  type RawResponse,
+  type Sample,
+  type Target,
+  type TestServer,
+} from "../support/index.js";
 
 /** The Chromium the tests drive. */
 export const chromiumPath = process.env.MODELMORA_CHROMIUM ?? "/usr/bin/chromium";
@@ -237,4 +244,14 @@ export async function startStaticServer(
         server.close(() => resolve());
       }),
   };
+}
+
+/** One request on a connection of its own (httpRequest of test/support), method and path first. */
+export function restRequest(
+  target: Target,
+  method: string,
+  path: string,
+  options: Omit<RawRequest, "method" | "path"> = {},
+): Promise<RawResponse> {
+  return httpRequest(target, { method, path, ...options });
 }

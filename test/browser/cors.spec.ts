@@ -11,13 +11,13 @@ import { cors as connectCors } from "@connectrpc/connect";
 import type { Browser, Page } from "playwright-core";
 import { ModelMoraError } from "../../src/errors.js";
 import { corsOriginFromString } from "../../src/web/index.js";
-import { startServer, type TestServer } from "../helpers.js";
-import { restRequest, runCli, startCli } from "../production-support.js";
+import { runCli, startCli, startServer, type TestServer } from "../support/index.js";
 import {
   browserSuite,
   launchBrowser,
   openPage,
   readCards,
+  restRequest,
   startStaticServer,
   streamInPage,
   waitForState,

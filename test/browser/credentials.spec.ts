@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { after, before, it } from "node:test";
 import type { Browser, Page } from "playwright-core";
-import { startServer, type TestServer } from "../helpers.js";
+import { startServer, type TestServer } from "../support/index.js";
 import {
   browserSuite,
   launchBrowser,

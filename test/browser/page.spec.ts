@@ -9,8 +9,7 @@ import assert from "node:assert/strict";
 import { after, before, it } from "node:test";
 import type { Browser, Page } from "playwright-core";
 import { createInferenceClient } from "../../src/client/index.js";
-import { reassemble, startServer, type TestServer, waitFor } from "../helpers.js";
-import { sumOf } from "../production-support.js";
+import { reassemble, startServer, sumOf, type TestServer, waitFor } from "../support/index.js";
 import {
   browserSuite,
   launchBrowser,

@@ -17,9 +17,8 @@ import {
   etagMatches,
   type StaticRoute,
 } from "../../src/web/index.js";
-import { startServer, type TestServer } from "../helpers.js";
-import { restRequest } from "../production-support.js";
-import { scrapeMetrics } from "./browser-support.js";
+import { startServer, type TestServer } from "../support/index.js";
+import { restRequest, scrapeMetrics } from "./browser-support.js";
 
 for (const httpVersion of ["1.1", "2"] as const) {
   describe(`the page's files over HTTP/${httpVersion}`, () => {
