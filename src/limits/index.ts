@@ -20,6 +20,7 @@ export {
   type OpenStreamRequest,
   type OpenStreamResult,
   type ReserveBytesRequest,
+  remoteBatchBytes,
 } from "./limit-store.js";
 export { createLimiter, type Limiter, type LimiterOptions } from "./limiter.js";
 export {

@@ -10,6 +10,7 @@ import {
   type OpenStreamRequest,
   type OpenStreamResult,
   type ReserveBytesRequest,
+  remoteBatchBytes,
 } from "./limit-store.js";
 import { createRedisConnection, type RedisConnection } from "./redis-connection.js";
 import { type ByteDebts, createByteDebts } from "./redis-debts.js";
@@ -103,7 +104,7 @@ export function createRedisLimitStore(options: RedisLimitStoreOptions): RedisLim
     ...options,
     commandTimeoutMs,
     streamLeaseMs: leaseMs,
-    batchBytes: options.batchBytes ?? 4 * 1024 * 1024,
+    batchBytes: options.batchBytes ?? remoteBatchBytes,
     instanceId:
       options.instanceId ?? `${hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`,
     keyPrefix: options.keyPrefix ?? "modelmora:",
