@@ -13,5 +13,5 @@ export {
   type ClusterPrimary,
   startCluster,
 } from "./start-cluster.js";
-export { workerCountFromString } from "./worker-count.js";
+export { rendersPerWorker, workerCountFromString } from "./worker-count.js";
 export { joinCluster, type WorkerLink, workerEnv } from "./worker-link.js";
