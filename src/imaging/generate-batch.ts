@@ -69,6 +69,10 @@ export async function* generateBatch(
         begin(budget && (await budget.holdImage(key, estimateBytes, signal, waitMs)));
       }
       const { image, hold } = started.shift() as Started;
+      // The image sent before has gone; this one is held from now on, so
+      // whatever ends the wait below, the finally block releases it.
+      current?.release();
+      current = hold;
       // Draw ahead while this image is awaited and sent: with lookahead 1,
       // images k + 1 and k + 2 are started as image k is taken.
       while (next < count && started.length <= lookahead) {
@@ -76,10 +80,7 @@ export async function* generateBatch(
         if (budget !== undefined && ahead === undefined) break;
         begin(ahead);
       }
-      const drawn = await image;
-      current?.release();
-      current = hold;
-      yield drawn;
+      yield await image;
     }
   } finally {
     current?.release();

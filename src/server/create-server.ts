@@ -105,7 +105,7 @@ export function createServer(options: ServerOptions = {}): ModelMoraServer {
         // two exclude each other.
         zeroCopy: config.zeroCopyChunks && !config.compressStreams,
         isDraining: () => !health.serving,
-        onStreamReset: (req) => listener.streamReset(req),
+        onStreamReset: (session) => listener.streamReset(session),
         onBodyTimeout: () => metrics.connectionClosed("body_timeout"),
       }),
     ),

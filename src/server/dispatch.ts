@@ -34,8 +34,8 @@ export interface DispatcherOptions {
   readonly zeroCopy: boolean;
   /** True once the server is shutting down. */
   isDraining(): boolean;
-  /** A client reset an HTTP/2 stream that had reached its handler. */
-  onStreamReset(req: AnyRequest): void;
+  /** A client reset an HTTP/2 stream of this session that had reached its handler. */
+  onStreamReset(session: http2.Http2Session): void;
   /** A request body did not arrive within its timeout; its stream (HTTP/1.1: connection) is closed. */
   onBodyTimeout(): void;
 }
@@ -73,10 +73,12 @@ export function createDispatcher(
     if (http1 && options.isDraining()) {
       res.setHeader("connection", "close");
     }
+    // Node detaches the stream from its session by the time it closes.
+    const session = "stream" in req ? req.stream.session : undefined;
     res.once("close", () => {
       call.close(closedOutcome(req, res));
-      if (call.outcome?.endedBy === "client" && call.dispatched && !http1) {
-        options.onStreamReset(req);
+      if (call.outcome?.endedBy === "client" && call.dispatched && session !== undefined) {
+        options.onStreamReset(session);
       }
       if (http1 && options.isDraining()) {
         // Keep-alive ends with the drain: no next request on this socket.
@@ -85,7 +87,8 @@ export function createDispatcher(
     });
     serve(options, req, res, call, route, format).catch((reason: unknown) => {
       const outcome = outcomeOf(reason);
-      call.finish(outcome);
+      // A client that went away: the response's close says how (closedOutcome).
+      if (outcome.endedBy !== "client") call.finish(outcome);
       const bodyFailed = isBodyFailure(reason);
       if (bodyFailed && outcome.endedBy === "timeout") options.onBodyTimeout();
       abandonBody(req, res, bodyFailed);
@@ -200,13 +203,13 @@ function protocolOfUnknown(req: AnyRequest, route: Route | undefined) {
 }
 
 /**
- * How a call ended when its response closed with no outcome recorded: a
- * finished response is the server's; an HTTP/2 stream reset with a code
- * other than CANCEL or NO_ERROR was reset by the HTTP/2 layer (a protocol
- * error, a refused stream); anything else is a client that went away.
+ * How a call ended when its response closed with no outcome recorded: an
+ * HTTP/2 stream reset with a code other than CANCEL or NO_ERROR was reset
+ * by the HTTP/2 layer (a protocol error, a refused stream), whatever was
+ * written; else a finished response is the server's, and anything else a
+ * client that went away.
  */
 function closedOutcome(req: AnyRequest, res: AnyResponse): CallOutcome {
-  if (res.writableFinished) return { endedBy: "server" };
   const rstCode = "stream" in req ? req.stream.rstCode : undefined;
   const { NGHTTP2_CANCEL, NGHTTP2_NO_ERROR, NGHTTP2_REFUSED_STREAM } = http2.constants;
   if (rstCode !== undefined && rstCode !== NGHTTP2_CANCEL && rstCode !== NGHTTP2_NO_ERROR) {
@@ -216,6 +219,7 @@ function closedOutcome(req: AnyRequest, res: AnyResponse): CallOutcome {
       endedBy: "reset",
     };
   }
+  if (res.writableFinished) return { endedBy: "server" };
   return {
     error: new ConnectError("client went away before the response ended", Code.Canceled),
     endedBy: "client",
@@ -242,5 +246,10 @@ function abandonBody(req: AnyRequest, res: AnyResponse, bodyFailed: boolean): vo
   // The compat layer's listener, which pushes into the abandoned request.
   stream.removeAllListeners("data");
   stream.resume();
-  res.once("finish", () => stream.close(http2.constants.NGHTTP2_NO_ERROR));
+  // The stream's own 'finish' (END_STREAM sent): the compat response emits
+  // its 'finish' only once the stream closes, which a client that never
+  // ends its body would never let happen.
+  const close = () => stream.close(http2.constants.NGHTTP2_NO_ERROR);
+  if (stream.writableFinished) close();
+  else stream.once("finish", close);
 }

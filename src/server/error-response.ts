@@ -1,3 +1,4 @@
+import http2 from "node:http2";
 import { Code, type ConnectError } from "@connectrpc/connect";
 import { encodeEnvelope } from "@connectrpc/connect/protocol";
 import {
@@ -32,8 +33,11 @@ export function writeErrorResponse(
 ): void {
   if (res.headersSent) {
     // Too late for a status: cut the response off so the client sees it
-    // end early instead of short.
-    res.destroy();
+    // end early instead of short. An HTTP/2 stream is reset with an error
+    // code: destroy() would reset it with NO_ERROR, which a client may read
+    // as a complete response.
+    if ("stream" in res) res.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+    else res.destroy();
     return;
   }
   switch (format?.family) {

@@ -61,14 +61,19 @@ export function createHttp2SessionGuard(
           else arm(bounds.idleTimeoutMs, "idle_timeout");
         });
       });
-      session.setTimeout(bounds.idleTimeoutMs, () => {
-        if (open === 0) return;
+      // The socket was silent for idleTimeoutMs with streams open: a PING
+      // tells a live client from a gone one. An answer re-arms the check.
+      session.on("timeout", () => {
+        if (open === 0 || session.destroyed) return;
         const unanswered = setTimeout(() => closeFor("ping_timeout"), bounds.pingTimeoutMs);
         const sent = session.ping((err) => {
-          if (err === null) clearTimeout(unanswered);
+          if (err !== null) return;
+          clearTimeout(unanswered);
+          if (!session.destroyed) session.setTimeout(bounds.idleTimeoutMs);
         });
         if (!sent) clearTimeout(unanswered);
       });
+      session.setTimeout(bounds.idleTimeoutMs);
       session.once("close", () => clearTimeout(idle));
     },
     streamReset(session) {
@@ -79,7 +84,12 @@ export function createHttp2SessionGuard(
       resets.set(session, recent);
       if (recent.length > bounds.maxResetStreams) {
         onClose("rapid_reset");
-        session.destroy(undefined, http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+        // With an error, destroy() sends the code given in its GOAWAY
+        // (without one, Node sends NO_ERROR whatever the code).
+        session.destroy(
+          new Error("too many streams reset"),
+          http2.constants.NGHTTP2_ENHANCE_YOUR_CALM,
+        );
       }
     },
   };

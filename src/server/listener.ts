@@ -40,10 +40,10 @@ export interface Listener {
   drain(): void;
   /** Resolves once every connection has closed. */
   closed(): Promise<void>;
-  /** Destroys every connection left, giving `reason` to the metrics. */
-  destroyAll(reason: CloseReason): void;
+  /** Destroys every connection left. */
+  destroyAll(): void;
   /** Counts an HTTP/2 stream its client reset after it reached a handler (rapid-reset protection). */
-  streamReset(req: AnyRequest): void;
+  streamReset(session: http2.Http2Session): void;
   /** Open connections. */
   readonly connectionCount: number;
 }
@@ -88,6 +88,11 @@ export function createListener(handler: Handler, options: ListenerOptions): List
       socket.destroy();
     } else {
       track(socket, sockets, events);
+      // Every connection that closes once shutdown began closes for it:
+      // at once when it carries no call, else as its last call ends.
+      socket.once("close", () => {
+        if (draining) options.onClose("shutdown");
+      });
     }
   });
 
@@ -107,7 +112,6 @@ export function createListener(handler: Handler, options: ListenerOptions): List
       server.close();
       for (const [socket, stop] of sniffing) {
         stop();
-        options.onClose("shutdown");
         socket.destroy();
       }
       http1.closeIdleConnections();
@@ -119,16 +123,11 @@ export function createListener(handler: Handler, options: ListenerOptions): List
     async closed() {
       if (sockets.size > 0) await once(events, "closed");
     },
-    destroyAll(reason) {
-      for (const socket of sockets) {
-        options.onClose(reason);
-        socket.destroy();
-      }
+    destroyAll() {
+      for (const socket of sockets) socket.destroy();
     },
-    streamReset(req) {
-      if ("stream" in req && req.stream.session !== undefined) {
-        sessionGuard.streamReset(req.stream.session);
-      }
+    streamReset(session) {
+      sessionGuard.streamReset(session);
     },
     get connectionCount() {
       return sockets.size;

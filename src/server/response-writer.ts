@@ -1,4 +1,5 @@
 import type { ServerResponse } from "node:http";
+import http2 from "node:http2";
 import type { UniversalServerResponse } from "@connectrpc/connect/protocol";
 import type { Call } from "./call.js";
 import { type AnyResponse, headersObject } from "./http-types.js";
@@ -74,6 +75,11 @@ export async function writeUniversalResponse(
       res.once("close", () => reject(clientClosed()));
       res.end(() => resolve());
     });
+    if (wasReset(res)) {
+      // Node ends a response whose HTTP/2 stream was reset too; it did not
+      // reach the client, and the response's close says who reset it.
+      throw clientClosed();
+    }
   } catch (err) {
     // Tell the implementation (an async generator) that its consumer failed,
     // so its finally blocks run now.
@@ -82,6 +88,13 @@ export async function writeUniversalResponse(
   } finally {
     await iterator?.return?.(undefined).catch(() => {});
   }
+}
+
+/** Whether the HTTP/2 stream of a response was reset with an error code. */
+function wasReset(res: AnyResponse): boolean {
+  if (!("stream" in res)) return false;
+  const code = res.stream.rstCode;
+  return code !== undefined && code !== http2.constants.NGHTTP2_NO_ERROR;
 }
 
 /**

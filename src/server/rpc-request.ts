@@ -77,7 +77,11 @@ export function readRpcRequest<Desc extends DescMethod>(
       );
     }
     bytes = decompress(bytes, encoding, maxBytes, format);
-  } else if (encoding !== undefined && decompressors[encoding] === undefined) {
+  } else if (
+    encoding !== undefined &&
+    encoding !== "identity" &&
+    decompressors[encoding] === undefined
+  ) {
     throw unknownEncoding(encoding, format);
   }
   const enveloped = Buffer.allocUnsafe(5 + bytes.byteLength);

@@ -120,10 +120,11 @@ export function createRpcRoutes(options: RpcRoutesOptions): RpcRoute[] {
         };
         handler(request)
           .then((uRes) => writeUniversalResponse(uRes, res, call, options.writer))
+          // Written to the end: whatever the implementation ended with was sent.
+          .then(() => call.finish({ endedBy: "server" }))
           .catch((reason: unknown) => {
-            const outcome = outcomeOf(reason);
-            call.finish(outcome);
-            if (outcome.endedBy === "timeout") {
+            recordFailure(call, reason);
+            if (outcomeOf(reason).endedBy === "timeout") {
               // A stalled client: nothing more can reach it.
               res.destroy();
             }
@@ -139,9 +140,10 @@ const callContextKey = createContextKey<Call | undefined>(undefined, {
 });
 
 /**
- * Records how the implementation ended each call, success or error, on its
- * Call: the layer that knows the outcome says it, so nothing has to read
- * the response to find out.
+ * Records the error an implementation ended a call with on its Call: the
+ * layer that knows the outcome says it, so nothing has to read the
+ * response to find out. (Success is recorded once the response is
+ * written to its end.)
  */
 const recordOutcome: Interceptor = (next) =>
   async function recordCallOutcome(req) {
@@ -151,26 +153,32 @@ const recordOutcome: Interceptor = (next) =>
     try {
       res = await next(req);
     } catch (err) {
-      call.finish(outcomeOf(err));
+      recordFailure(call, err);
       throw err;
     }
-    if (!res.stream) {
-      call.finish({ endedBy: "server" });
-      return res;
-    }
+    if (!res.stream) return res;
     const messages = res.message;
     const streamCall = call;
     async function* observed() {
       try {
         yield* messages;
-        streamCall.finish({ endedBy: "server" });
       } catch (err) {
-        streamCall.finish(outcomeOf(err));
+        recordFailure(streamCall, err);
         throw err;
       }
     }
     return { ...res, message: observed() };
   };
+
+/**
+ * Records a failure as the call's outcome, unless it says the client went
+ * away: then the response's close tells whether the client cancelled or
+ * the HTTP/2 layer reset the stream (see closedOutcome in dispatch.ts).
+ */
+function recordFailure(call: Call, reason: unknown): void {
+  const outcome = outcomeOf(reason);
+  if (outcome.endedBy !== "client") call.finish(outcome);
+}
 
 async function* oneChunk(body: Uint8Array): AsyncIterable<Uint8Array> {
   yield body;

@@ -36,7 +36,7 @@ export async function shutDown(parts: ShutdownParts, graceMs: number): Promise<v
     await settlesWithin(calls.idle(), cutFlushMs);
   }
   if (!(await settlesWithin(listener.closed(), cutFlushMs))) {
-    listener.destroyAll("shutdown");
+    listener.destroyAll();
   }
   await Promise.all([listener.closed(), calls.idle()]);
 }

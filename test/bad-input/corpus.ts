@@ -881,7 +881,8 @@ const pathCases: Template = (g) => {
         ];
   const gets: ReturnType<Template> =
     g.protocol === "rest"
-      ? ["/", "/nope"].map((path) => ({
+      ? // "/" alone is the browser page.
+        ["/index.html", "/nope"].map((path) => ({
           name: `GET ${path}`,
           send: {
             kind: "request" as const,

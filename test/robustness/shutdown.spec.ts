@@ -14,7 +14,14 @@ import { describe, it } from "node:test";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { createInferenceClient } from "../../src/client/index.js";
 import type { TestServer } from "../support/index.js";
-import { clientCases, holdStream, parseSamples, startServer, sumOf } from "../support/index.js";
+import {
+  clientCases,
+  holdStream,
+  parseSamples,
+  startServer,
+  sumOf,
+  waitFor,
+} from "../support/index.js";
 import { connectH2 } from "./h2/index.js";
 import { captureLogs, openSocketTo, rawSocket, waitForSocketClose } from "./support.js";
 
@@ -196,11 +203,20 @@ describe("shutdown", () => {
       await waitForSocketClose(keepAlive.socket, "an idle keep-alive connection", 10_000);
       await waitForSocketClose(h2.socket, "an HTTP/2 session with no stream", 10_000);
       assert.ok(h2.goaway, "the idle HTTP/2 session got no GOAWAY");
-      // In process: the closing server no longer answers GET /metrics.
-      const samples = parseSamples((await srv.server.metrics.render()).body);
-      assert.ok(
-        sumOf(samples, "modelmora_connections_closed_total", { reason: "shutdown" }) >= 3,
-        'the three closes are not counted under reason="shutdown"',
+      // In process: the closing server no longer answers GET /metrics. The
+      // server counts a close when its own socket closes, which may come a
+      // moment after the client's.
+      const shutdownCloses = async () =>
+        sumOf(
+          parseSamples((await srv.server.metrics.render()).body),
+          "modelmora_connections_closed_total",
+          {
+            reason: "shutdown",
+          },
+        );
+      await waitFor(
+        async () => (await shutdownCloses()) >= 3,
+        'the three closes counted under reason="shutdown"',
       );
     } finally {
       // The stream still ran all along; once it goes, the server closes.
