@@ -23,7 +23,7 @@
 import http from "node:http";
 import http2 from "node:http2";
 import type net from "node:net";
-import { generateBatch, type ImageGenerator } from "../../src/imaging/index.js";
+import { generateBatch, type ImageGenerator } from "../../src/index.js";
 import {
   announce,
   type BaselineSettings,

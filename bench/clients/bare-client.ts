@@ -9,7 +9,7 @@
  */
 import http from "node:http";
 import type http2 from "node:http2";
-import { type HashingMode, ImageAssembler, VerificationError } from "../verify.js";
+import { type HashingMode, ImageAssembler, VerificationError } from "../verify/index.js";
 import { connectHttp2, createCountedAgent, SocketCounter } from "./connections.js";
 import { type BenchClient, nominalChunks, type StreamCall, type StreamOutcome } from "./types.js";
 

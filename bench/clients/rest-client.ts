@@ -13,7 +13,7 @@ import {
   ImageAssembler,
   MultipartImageParser,
   VerificationError,
-} from "../verify.js";
+} from "../verify/index.js";
 import { connectHttp2, createCountedAgent, readAll, SocketCounter } from "./connections.js";
 import {
   type BenchClient,

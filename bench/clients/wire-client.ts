@@ -21,8 +21,8 @@ import {
   InferenceRequestSchema,
   InferenceResponseSchema,
   ListModelsResponseSchema,
-} from "../../src/gen/modelmora/inference_pb.js";
-import { type HashingMode, ImageAssembler, VerificationError } from "../verify.js";
+} from "../../src/index.js";
+import { type HashingMode, ImageAssembler, VerificationError } from "../verify/index.js";
 import { connectHttp2, createCountedAgent, SocketCounter } from "./connections.js";
 import type { BenchClient, ExtraHeaders, StreamCall, StreamOutcome } from "./types.js";
 

@@ -6,7 +6,7 @@
  *
  * Library module of `npm run bench`; returns text, writes nothing.
  */
-import type { BenchReport, Distribution, RowResult } from "../results.js";
+import type { BenchReport, Distribution, RowResult } from "../results/index.js";
 import {
   contextLines,
   generationTable,

@@ -7,10 +7,11 @@
  */
 import { copyFile, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { BenchReport } from "../results.js";
+import type { BenchReport } from "../results/index.js";
 import { renderHtml } from "./html.js";
 import { renderMarkdown } from "./markdown.js";
 
+export { buildReport, type RunRecord } from "./build-report.js";
 export { renderTerminal } from "./terminal.js";
 
 /** Writes the files and returns their paths. */

@@ -4,7 +4,7 @@
  *
  * Library module of `npm run bench`; returns text, writes nothing.
  */
-import type { BenchReport } from "../results.js";
+import type { BenchReport } from "../results/index.js";
 import {
   contextLines,
   generationTable,

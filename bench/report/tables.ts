@@ -6,9 +6,9 @@
  *
  * Library module of `npm run bench`; reads no flags or environment.
  */
-import type { Mode } from "../options.js";
-import type { BenchReport, RowResult } from "../results.js";
-import { seedFigures } from "../targets.js";
+import type { Mode } from "../cli/index.js";
+import { seedFigures } from "../conclusions/index.js";
+import type { BenchReport, RowResult } from "../results/index.js";
 
 /** A cell: its text, and whether it is a number (right-aligned) or a status. */
 export interface Cell {

@@ -1,11 +1,11 @@
 /**
  * The shape of a bench run's figures: what bench-<timestamp>.json holds and
  * what every report renders. Units are in the names; MB is 10^6 bytes, as
- * in the seed.
+ * in the proof of concept.
  *
  * Library module of `npm run bench`; reads no flags or environment.
  */
-import type { Mode, ScenarioId } from "./options.js";
+import type { Mode, ScenarioId } from "../cli/index.js";
 
 /** Summary of a set of samples (ms unless said otherwise). */
 export interface Distribution {
@@ -27,7 +27,7 @@ export interface SingleFigures {
   readonly payloadBytes: number;
   /** payloadBytes / totalMs, in MB/s. */
   readonly throughputMBps: number;
-  /** totalMs / chunks (the seed's "Avg latency/chunk"). */
+  /** totalMs / chunks (the proof of concept's "Avg latency/chunk"). */
   readonly avgChunkLatencyMs: number;
   readonly chunks: number;
   /** True where chunks are the server's writes, not messages (REST, bare). */
@@ -81,8 +81,8 @@ export interface WireFigures {
 
 /** The serving process's cost over the measured iterations. */
 export interface ServerFigures {
-  /** "healthz" (the server's GET /healthz), "procfs" (/proc/PID), or "none". */
-  readonly source: "healthz" | "procfs" | "none";
+  /** "metrics" (the server's GET /metrics, RSS from /proc when spawned), "procfs" (/proc/PID), or "none". */
+  readonly source: "metrics" | "procfs" | "none";
   /** CPU time (user+system) per request, ms. */
   readonly cpuMsPerRequest?: number;
   /** CPU time per MB of payload, ms. */
@@ -101,6 +101,14 @@ export interface RowResult {
   readonly row: string;
   readonly label: string;
   readonly kind: "protocol" | "baseline";
+  /** The client stack: "node", and "python" or "browser" where those rows exist. */
+  readonly client: string;
+  /** The protocol family of a protocol row (grpc, grpc-web, connect, connect-json, rest). */
+  readonly protocol?: string;
+  /** The client library, e.g. "connect-node", "wire", "node:http". */
+  readonly library: string;
+  /** A row that explains another (wire clients), never picked by the recommendation. */
+  readonly diagnostic?: boolean;
   readonly httpVersion: "1.1" | "2";
   /** How it is measured: client → server. */
   readonly description: string;
@@ -167,7 +175,7 @@ export interface TargetCheck {
   readonly comparison: string;
 }
 
-/** The seed's decision rule applied to one comparison. */
+/** The proof of concept's decision rule applied to one comparison. */
 export interface VerdictItem {
   readonly comparison: string;
   readonly scenario: ScenarioId;

@@ -5,7 +5,7 @@
  *
  * Library module of `npm run bench`; reads no flags or environment.
  */
-import type { GenerationCost, RowResult } from "./results.js";
+import type { GenerationCost, RowResult } from "./types.js";
 
 /**
  * Adds ratios to each ok row: its headline over the bare baseline of its

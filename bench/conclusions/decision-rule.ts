@@ -14,8 +14,8 @@
  *
  * Library module of `npm run bench`; reads no flags or environment.
  */
-import type { Mode, ScenarioId } from "./options.js";
-import type { RowResult, Verdict, VerdictItem } from "./results.js";
+import type { Mode, ScenarioId } from "../cli/index.js";
+import type { RowResult, Verdict, VerdictItem } from "../results/index.js";
 
 /** The seed's rule for a gRPC/REST throughput ratio. */
 export function decide(ratio: number): string {

@@ -11,7 +11,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
 /** The repository's root folder. */
-export const repoRoot = fileURLToPath(new URL("..", import.meta.url));
+export const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
 
 /** A child process that is listening. */
 export interface ListeningProcess {

@@ -5,7 +5,7 @@
  *
  * Library module of `npm run bench`; reads no flags or environment.
  */
-import type { RowResult, TargetCheck } from "./results.js";
+import type { RowResult, TargetCheck } from "../results/index.js";
 
 /** The seed's Python figures (its README's sample results), MB/s. */
 export const seedFigures = { singleMBps: 30.75, loadAggregateMBps: 31.98 } as const;

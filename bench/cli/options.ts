@@ -1,31 +1,24 @@
 /**
- * The bench's flags, their defaults, and the three profiles (full, --quick,
- * --smoke) that decide how many iterations each scenario runs.
+ * The bench's flags and their defaults, resolved into one BenchOptions with
+ * the iteration plans of the chosen profile (full, --quick, --smoke).
  *
  * Library module of `npm run bench`; parses the argv it is given (see
- * `usage`) and reads NO_COLOR from the environment for the output.
+ * usage.ts) and reads nothing from the environment.
  */
 import { parseArgs } from "node:util";
+import {
+  type IterationPlan,
+  type Mode,
+  type Plans,
+  type Profile,
+  profilePlans,
+  type ScenarioId,
+  scenarioIds,
+} from "./profiles.js";
+import { serverFlags } from "./server-flags.js";
+import { UsageError } from "./usage-error.js";
 
-/** The scenarios, in the order they run. */
-export const scenarioIds = ["single", "load", "small", "unary", "memory"] as const;
-export type ScenarioId = (typeof scenarioIds)[number];
-
-/** End-to-end (every image generated) or transport-only (the same bytes from the cache). */
-export type Mode = "transport" | "e2e";
-
-/** How many iterations a scenario runs in one mode. */
-export interface IterationPlan {
-  /** Measured iterations (tinybench `iterations`: the minimum). */
-  readonly iterations: number;
-  /** Unmeasured iterations first (tinybench warmup); 0 turns warmup off. */
-  readonly warmupIterations: number;
-  /** Time budget per row in ms (tinybench `time`): runs go on until both are met. */
-  readonly timeMs: number;
-}
-
-/** How much a run measures. */
-export type Profile = "full" | "quick" | "smoke";
+export { type IterationPlan, type Mode, type Profile, type ScenarioId, scenarioIds };
 
 /** Everything a run needs to know, resolved from flags and profile. */
 export interface BenchOptions {
@@ -64,97 +57,23 @@ export interface BenchOptions {
   readonly chunkBytes?: number;
   /** --renderer of the spawned server and baselines. */
   readonly renderer?: string;
+  /** The pass-through flags (server-flags.ts) for the spawned server, e.g. ["--chunk-bytes", "500000"]. */
+  readonly serverArgs: readonly string[];
+  /** The pass-through flags that the Node baselines get too. */
+  readonly baselineServerArgs: readonly string[];
   /** Sent as x-api-key to the server under test. */
   readonly apiKey?: string;
   /** Sent as authorization: Bearer to the server under test. */
   readonly token?: string;
   /** Folder for the report files. */
   readonly outDir: string;
-  /** Python with grpcio for the seed's-stack baseline. */
+  /** Python with grpcio for the proof of concept's-stack baseline. */
   readonly python: string;
   /** The flags as given, for the report. */
   readonly argv: readonly string[];
 }
 
-/** A flag value the user got wrong. */
-export class UsageError extends Error {
-  override readonly name = "UsageError";
-}
-
-/** The help text. */
-export const usage = `Usage: npm run bench -- [flags]
-
-Compares gRPC, gRPC-Web, Connect (binary, JSON) and REST over HTTP/1.1 and
-HTTP/2 against a ModelMora server, with bare-Node, grpc-js and Python grpcio
-baselines, and applies the seed's decision rule. See bench/README.md.
-
-Target
-  --url URL              measure a running server instead of spawning one
-  --api-key KEY          send x-api-key: KEY to the server
-  --token TOKEN          send authorization: Bearer TOKEN to the server
-  --chunk-bytes N        the spawned server's and baselines' --chunk-bytes
-  --renderer NAME        the spawned server's and baselines' --renderer
-  --no-baselines         skip the baselines
-  --baselines LIST       keep these baselines: bare-h2,bare-h1,grpc-js,grpc-js-client,grpcio
-  --python PATH          Python with grpcio for the grpcio baseline (/usr/bin/python3)
-
-What to measure
-  --protocols LIST       keep these rows: grpc,grpc-web-h1,grpc-web-h2,connect-h1,connect-h2,
-                         connect-json-h1,connect-json-h2,rest-h1,rest-h2, or families
-                         (grpc-web, connect, connect-json, rest; "grpc" is gRPC alone)
-  --scenarios LIST       single,load,small,unary,memory (default: all; --quick: no memory)
-  --mode M               transport, e2e or both (default both)
-  --model ID             model of single/load/memory (noise-1000)
-  --batch N              batch_size of the single request (10)
-  --clients N            clients of the load scenario (10)
-  --load-batch N         batch_size of each load client (5)
-  --connections C        load clients share one connection (shared) or not (per-client, default)
-  --memory-streams N     concurrent streams of the memory scenario (100)
-  --window-bytes N       HTTP/2 windows of the clients (16777216)
-  --iterations N         measured iterations of every streaming scenario
-  --time MS              minimum time per row in ms (tinybench time)
-
-Profiles and output
-  --quick                fewer iterations, no memory scenario, no e2e load: < 1 minute
-  --smoke                tiny sizes, 1 iteration; exit code 1 on any failure (CI)
-  --out DIR              report folder (results)
-  -h, --help             this text
-
-Environment: NO_COLOR turns colours off. The spawned server also reads its
-MODELMORA_* variables (npm run serve -- --help).`;
-
 const defaultWindowBytes = 16 * 1024 * 1024;
-
-function plan(iterations: number, warmupIterations: number, timeMs = 0): IterationPlan {
-  return { iterations, warmupIterations, timeMs };
-}
-
-type Plans = Record<ScenarioId, Record<Mode, IterationPlan | undefined>>;
-
-/** Iterations per profile. e2e warmups are 0: every warmup would generate images. */
-const profilePlans: Record<Profile, Plans> = {
-  full: {
-    single: { transport: plan(10, 2), e2e: plan(4, 0) },
-    load: { transport: plan(3, 1), e2e: plan(2, 0) },
-    small: { transport: plan(100, 10), e2e: plan(30, 0) },
-    unary: { transport: plan(200, 20, 300), e2e: undefined },
-    memory: { transport: plan(1, 0), e2e: undefined },
-  },
-  quick: {
-    single: { transport: plan(3, 1), e2e: plan(1, 0) },
-    load: { transport: plan(1, 0), e2e: undefined },
-    small: { transport: plan(20, 3), e2e: plan(5, 0) },
-    unary: { transport: plan(50, 5, 100), e2e: undefined },
-    memory: { transport: undefined, e2e: undefined },
-  },
-  smoke: {
-    single: { transport: plan(1, 0), e2e: plan(1, 0) },
-    load: { transport: plan(1, 0), e2e: plan(1, 0) },
-    small: { transport: plan(1, 0), e2e: plan(1, 0) },
-    unary: { transport: plan(3, 0), e2e: undefined },
-    memory: { transport: plan(1, 0), e2e: undefined },
-  },
-};
 
 /** Parses argv into options. Throws UsageError; returns undefined for --help. */
 export function optionsFromArgs(argv: readonly string[]): BenchOptions | undefined {
@@ -165,8 +84,7 @@ export function optionsFromArgs(argv: readonly string[]): BenchOptions | undefin
       url: { type: "string" },
       "api-key": { type: "string" },
       token: { type: "string" },
-      "chunk-bytes": { type: "string" },
-      renderer: { type: "string" },
+      ...Object.fromEntries(serverFlags.map((flag) => [flag.name, { type: "string" as const }])),
       "no-baselines": { type: "boolean" },
       baselines: { type: "string" },
       python: { type: "string" },
@@ -253,6 +171,17 @@ export function optionsFromArgs(argv: readonly string[]): BenchOptions | undefin
   const iterations =
     values.iterations === undefined ? undefined : int("iterations", values.iterations, 1);
   const timeMs = values.time === undefined ? undefined : int("time", values.time, 0, 0);
+  const serverArgs: string[] = [];
+  const baselineServerArgs: string[] = [];
+  const flagValues = values as Record<string, string | boolean | undefined>;
+  for (const flag of serverFlags) {
+    const value = flagValues[flag.name];
+    if (typeof value !== "string") continue;
+    if (flag.minimum !== undefined) int(flag.name, value, flag.minimum, flag.minimum);
+    serverArgs.push(`--${flag.name}`, value);
+    if (flag.baselines) baselineServerArgs.push(`--${flag.name}`, value);
+  }
+
   const base = profilePlans[profile];
   const plans = Object.fromEntries(
     scenarioIds.map((id) => [
@@ -296,10 +225,10 @@ export function optionsFromArgs(argv: readonly string[]): BenchOptions | undefin
     plans,
     windowBytes: int("window-bytes", values["window-bytes"], defaultWindowBytes, 65_535),
     chunkBytes:
-      values["chunk-bytes"] === undefined
-        ? undefined
-        : int("chunk-bytes", values["chunk-bytes"], 1_000_000),
-    renderer: values.renderer,
+      typeof flagValues["chunk-bytes"] === "string" ? Number(flagValues["chunk-bytes"]) : undefined,
+    renderer: typeof flagValues.renderer === "string" ? flagValues.renderer : undefined,
+    serverArgs,
+    baselineServerArgs,
     apiKey: values["api-key"],
     token: values.token,
     outDir: values.out ?? "results",
