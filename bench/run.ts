@@ -20,8 +20,10 @@
  *   1. cli/         flags → options
  *   2. targets/     the server under test and the baselines, started
  *   3. clients/     the rows: a client stack × a protocol × a server; probed
- *   4. scenarios/   each scenario × mode measured over the rows (verify/ checks every response)
- *   5. results/, conclusions/   figures, ratios, the decision and targets
+ *   4. scenarios/   each scenario × mode × step measured over the rows in rounds
+ *                   (verify/ checks every response), then the message sizes
+ *   5. results/, conclusions/   figures and spreads; the recommendation, the
+ *                   proof of concept's rule, its expectations, the targets
  *   6. report/      terminal, Markdown, HTML and JSON
  */
 // First: the package installs the base64 methods protobuf-es reads when it loads.
@@ -45,8 +47,8 @@ import {
   protocolRowInfos,
 } from "./clients/index.js";
 import { buildReport, renderTerminal, writeReports } from "./report/index.js";
-import type { RowResult } from "./results/index.js";
-import { fixedPrompt, runScenarios } from "./scenarios/index.js";
+import type { MessageSizes, RowResult } from "./results/index.js";
+import { fixedPrompt, measureMessageSizes, runScenarios } from "./scenarios/index.js";
 import {
   type Baselines,
   installCleanupHandlers,
@@ -83,6 +85,7 @@ async function main(): Promise<number> {
   let baselines: Baselines | undefined;
   let families: OpenRows | undefined;
   let results: RowResult[] = [];
+  let messageSizes: MessageSizes | undefined;
   try {
     // 2. The server under test and the baselines.
     progress.update(
@@ -143,6 +146,18 @@ async function main(): Promise<number> {
       progress,
       log,
     });
+    if (target.process?.unexpectedExit() === undefined) {
+      progress.update("sizes", "measuring message sizes (protobuf and JSON)");
+      messageSizes = await measureMessageSizes({
+        baseUrl: target.url,
+        headers: authHeaders(options),
+        model: options.model,
+        prompt: fixedPrompt,
+      }).catch((err: unknown) => {
+        log.skip("message sizes", (err as Error).message);
+        return undefined;
+      });
+    }
   } catch (err) {
     progress.clear();
     process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\n`);
@@ -164,6 +179,7 @@ async function main(): Promise<number> {
     baselines,
     log: log.entries,
     results,
+    messageSizes,
   });
 
   // 6. The report.

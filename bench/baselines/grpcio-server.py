@@ -48,7 +48,18 @@ from concurrent import futures
 import grpc
 from grpc_tools import protoc
 
-MODEL_SIZES = {"noise-1000": (1000, 1000), "scene-1024": (1024, 1024), "thumb-64": (64, 64)}
+# The server's models (src/imaging/models.ts), width and height in pixels.
+MODEL_SIZES = {
+    "noise-1000": (1000, 1000),
+    "test-model": (1024, 1024),
+    "scene-1024": (1024, 1024),
+    "thumb-64": (64, 64),
+    "noise-1k": (17, 17),
+    "noise-10k": (57, 57),
+    "noise-100k": (182, 182),
+    "noise-1m": (576, 576),
+    "noise-10m": (1824, 1824),
+}
 
 
 def generate_stubs(proto_path):

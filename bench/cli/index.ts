@@ -7,12 +7,15 @@
  */
 export { authHeaders, type BenchOptions, optionsFromArgs } from "./options.js";
 export {
+  type FixedScenarioId,
   type IterationPlan,
   type Mode,
   type Plans,
   type Profile,
+  payloadSweepModels,
   type ScenarioId,
   scenarioIds,
+  sweepIds,
 } from "./profiles.js";
 export { createProgress, type Progress } from "./progress.js";
 export { createRunLog, type RunLog, type RunLogEntry } from "./run-log.js";

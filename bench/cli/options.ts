@@ -7,13 +7,15 @@
  */
 import { parseArgs } from "node:util";
 import {
+  type FixedScenarioId,
   type IterationPlan,
   type Mode,
   type Plans,
   type Profile,
-  profilePlans,
+  profiles,
   type ScenarioId,
   scenarioIds,
+  sweepIds,
 } from "./profiles.js";
 import { serverFlags } from "./server-flags.js";
 import { UsageError } from "./usage-error.js";
@@ -49,8 +51,20 @@ export interface BenchOptions {
   readonly memoryBatch: number;
   /** Load clients share one connection, or each opens its own. */
   readonly connections: "shared" | "per-client";
-  /** Iteration plans, by scenario and mode (unary and memory use "transport"). */
-  readonly plans: Readonly<Record<ScenarioId, Readonly<Record<Mode, IterationPlan | undefined>>>>;
+  /** Iteration plans of the fixed scenarios, by scenario and mode (unary and memory use "transport"). */
+  readonly plans: Readonly<Plans>;
+  /** The payload sweep: one image of each model per request, transport-only. */
+  readonly payloadModels: readonly string[];
+  /** Its iterations per round, by model. */
+  readonly payloadPlan: (model: string) => IterationPlan;
+  /** The concurrency sweep: concurrent streams at each level, each one image of concurrencyModel. */
+  readonly concurrencyStreams: readonly number[];
+  readonly concurrencyModel: string;
+  /** Its iterations per round, by level. */
+  readonly concurrencyPlan: (streams: number) => IterationPlan;
+  /** The open-loop scenario: offered loads in requests per second, and how long each runs, ms. */
+  readonly openLoopRatesRps: readonly number[];
+  readonly openLoopDurationMs: number;
   /** HTTP/2 windows of every h2 client (and of the bare h2 baseline server), in bytes. */
   readonly windowBytes: number;
   /** --chunk-bytes of the spawned server and baselines; undefined keeps the server's default. */
@@ -90,6 +104,8 @@ export function optionsFromArgs(argv: readonly string[]): BenchOptions | undefin
       python: { type: "string" },
       protocols: { type: "string" },
       scenarios: { type: "string" },
+      sweep: { type: "boolean" },
+      "no-sweep": { type: "boolean" },
       mode: { type: "string" },
       model: { type: "string" },
       batch: { type: "string" },
@@ -97,7 +113,11 @@ export function optionsFromArgs(argv: readonly string[]): BenchOptions | undefin
       "load-batch": { type: "string" },
       connections: { type: "string" },
       "memory-streams": { type: "string" },
+      sizes: { type: "string" },
+      streams: { type: "string" },
+      rates: { type: "string" },
       "window-bytes": { type: "string" },
+      rounds: { type: "string" },
       iterations: { type: "string" },
       time: { type: "string" },
       quick: { type: "boolean" },
@@ -112,7 +132,14 @@ export function optionsFromArgs(argv: readonly string[]): BenchOptions | undefin
   if (values.quick && values.smoke) {
     throw new UsageError("--quick and --smoke are alternatives; give one");
   }
+  if (values.sweep && values["no-sweep"]) {
+    throw new UsageError("--sweep and --no-sweep are alternatives; give one");
+  }
+  if (values.sweep && values.scenarios !== undefined) {
+    throw new UsageError("--sweep is --scenarios payload,concurrency; give one or the other");
+  }
   const profile: Profile = values.smoke ? "smoke" : values.quick ? "quick" : "full";
+  const settings = profiles[profile];
   const int = (name: string, text: string | undefined, fallback: number, min = 1): number => {
     if (text === undefined) return fallback;
     const value = Number(text);
@@ -128,9 +155,16 @@ export function optionsFromArgs(argv: readonly string[]): BenchOptions | undefin
           .split(",")
           .map((item) => item.trim())
           .filter((item) => item !== "");
+  const intList = (name: string, text: string | undefined): number[] | undefined => {
+    const items = list(text);
+    if (items !== undefined && items.length === 0) {
+      throw new UsageError(`--${name} needs at least one value`);
+    }
+    return items?.map((item) => int(name, item, 1));
+  };
 
   let scenarios: ScenarioId[];
-  const scenarioList = list(values.scenarios);
+  const scenarioList = values.sweep ? [...sweepIds] : list(values.scenarios);
   if (scenarioList !== undefined) {
     for (const id of scenarioList) {
       if (!(scenarioIds as readonly string[]).includes(id)) {
@@ -141,6 +175,9 @@ export function optionsFromArgs(argv: readonly string[]): BenchOptions | undefin
   } else {
     scenarios =
       profile === "quick" ? scenarioIds.filter((id) => id !== "memory") : [...scenarioIds];
+  }
+  if (values["no-sweep"]) {
+    scenarios = scenarios.filter((id) => !sweepIds.includes(id));
   }
 
   const mode = values.mode ?? "both";
@@ -168,6 +205,7 @@ export function optionsFromArgs(argv: readonly string[]): BenchOptions | undefin
     }
   }
 
+  const rounds = values.rounds === undefined ? undefined : int("rounds", values.rounds, 1);
   const iterations =
     values.iterations === undefined ? undefined : int("iterations", values.iterations, 1);
   const timeMs = values.time === undefined ? undefined : int("time", values.time, 0, 0);
@@ -182,28 +220,36 @@ export function optionsFromArgs(argv: readonly string[]): BenchOptions | undefin
     if (flag.baselines) baselineServerArgs.push(`--${flag.name}`, value);
   }
 
-  const base = profilePlans[profile];
+  /** A profile's plan with --rounds, --iterations and --time applied. */
+  const adjust = (p: IterationPlan, streaming: boolean): IterationPlan => ({
+    rounds: rounds ?? p.rounds,
+    // --iterations and --time apply to the streaming scenarios; unary keeps
+    // its own, larger count of fast calls.
+    iterations: streaming ? (iterations ?? p.iterations) : p.iterations,
+    warmupIterations: p.warmupIterations,
+    timeMs: streaming ? (timeMs ?? p.timeMs) : p.timeMs,
+  });
+  const fixedIds: FixedScenarioId[] = ["single", "load", "small", "unary", "memory"];
   const plans = Object.fromEntries(
-    scenarioIds.map((id) => [
+    fixedIds.map((id) => [
       id,
       Object.fromEntries(
         (["transport", "e2e"] as const).map((m) => {
-          const p = base[id][m];
-          // --iterations and --time apply to the streaming scenarios; unary
-          // keeps its own, larger count of fast calls.
-          if (p === undefined || id === "unary" || id === "memory") return [m, p];
-          return [
-            m,
-            {
-              iterations: iterations ?? p.iterations,
-              warmupIterations: p.warmupIterations,
-              timeMs: timeMs ?? p.timeMs,
-            },
-          ];
+          const p = settings.plans[id][m];
+          if (p === undefined) return [m, undefined];
+          // The memory scenario is one round on a fresh server (see scenarios/specs.ts).
+          if (id === "memory") return [m, p];
+          return [m, adjust(p, id !== "unary")];
         }),
       ),
     ]),
   ) as unknown as Plans;
+  const sweepPlan = (count: number, warmupIterations: number): IterationPlan => ({
+    rounds: rounds ?? settings.rounds,
+    iterations: count,
+    warmupIterations,
+    timeMs: 0,
+  });
   const smoke = profile === "smoke";
   return {
     profile,
@@ -223,6 +269,13 @@ export function optionsFromArgs(argv: readonly string[]): BenchOptions | undefin
     memoryBatch: smoke ? 1 : 10,
     connections,
     plans,
+    payloadModels: list(values.sizes) ?? settings.payloadModels,
+    payloadPlan: (model) => sweepPlan(settings.payloadIterations(model), smoke ? 0 : 1),
+    concurrencyStreams: intList("streams", values.streams) ?? settings.concurrencyStreams,
+    concurrencyModel: smoke ? "noise-10k" : "noise-1m",
+    concurrencyPlan: (streams) => sweepPlan(settings.concurrencyIterations(streams), 0),
+    openLoopRatesRps: intList("rates", values.rates) ?? settings.openLoopRatesRps,
+    openLoopDurationMs: settings.openLoopDurationMs,
     windowBytes: int("window-bytes", values["window-bytes"], defaultWindowBytes, 65_535),
     chunkBytes:
       typeof flagValues["chunk-bytes"] === "string" ? Number(flagValues["chunk-bytes"]) : undefined,

@@ -1,119 +1,220 @@
 /**
- * The seed's decision rule, applied to the measured figures:
+ * The proof of concept's decision rule ("Next Steps" of its "Production
+ * gRPC Streaming Performance Test"), printed with its thresholds and
+ * applied to this run's figures for each client stack measured:
  *
  *   gRPC more than 2× faster than REST   → gRPC is the primary API
  *   1.5–2× faster                        → support both protocols
  *   otherwise (similar)                  → choose by ecosystem
  *
- * The seed compared its gRPC server with its REST server (FastAPI over
- * HTTP/1.1) on a single request of noise-1000 × 10. The primary comparison
- * here is the same pair: gRPC against REST over HTTP/1.1, single request,
- * transport-only (the protocols' own cost, without the time spent drawing
- * images, which is the same for both). The end-to-end and load comparisons
- * are given beside it, with their own verdicts.
+ * The proof of concept compared its gRPC server with its REST server
+ * (FastAPI over HTTP/1.1) on one request of noise-1000 × 10. The primary
+ * comparison here is the same pair: gRPC against REST over HTTP/1.1, single
+ * request, transport-only (the protocols' own cost, without the time spent
+ * drawing images, which is the same for both). End-to-end, the 10-client
+ * load and REST over HTTP/2 are applied beside it.
  *
  * Library module of `npm run bench`; reads no flags or environment.
  */
 import type { Mode, ScenarioId } from "../cli/index.js";
-import type { RowResult, Verdict, VerdictItem } from "../results/index.js";
+import { type Ratio, type RowResult, ratioOf, type Spread } from "../results/index.js";
+import { clientStacks, isUserRow, okAt, stackName } from "./find.js";
 
-/** The seed's rule for a gRPC/REST throughput ratio. */
-export function decide(ratio: number): string {
-  if (ratio > 2) return "gRPC > 2× faster → use gRPC as the primary API (REST for admin/health)";
-  if (ratio >= 1.5) {
-    return "gRPC 1.5–2× faster → support both (gRPC for large payloads, REST for simple queries)";
-  }
-  if (ratio >= 1 / 1.5) {
-    return "similar performance (< 1.5× apart) → choose by ecosystem (MiraVeja uses gRPC → gRPC; external integrations → both)";
-  }
-  return "REST ≥ 1.5× faster than gRPC: outside the seed's rule; gRPC has no performance case here → choose by ecosystem";
+/** The rule's outcomes. */
+export type Band = "grpc-primary" | "both" | "similar" | "rest-faster";
+
+/** One band of the rule: when it applies and what it says to do. */
+export interface DecisionBand {
+  readonly band: Band;
+  /** The condition on gRPC's throughput over REST's. */
+  readonly when: string;
+  /** What the rule says to do, in plain words. */
+  readonly action: string;
 }
 
-function item(
+/** The rule, as the report prints it. */
+export const decisionBands: readonly DecisionBand[] = [
+  {
+    band: "grpc-primary",
+    when: "gRPC more than 2× faster than REST",
+    action: "use gRPC as the primary API, and keep REST for admin and health endpoints",
+  },
+  {
+    band: "both",
+    when: "gRPC 1.5× to 2× faster",
+    action:
+      "support both: gRPC for large payloads (images, embeddings), REST for simple queries (model list, status)",
+  },
+  {
+    band: "similar",
+    when: "less than 1.5× apart either way",
+    action:
+      "choose by ecosystem: gRPC where the services calling this one already speak it (the proof of concept's own platform did); offer both to external integrations",
+  },
+  {
+    band: "rest-faster",
+    when: "REST 1.5× faster or more (a case the rule does not foresee)",
+    action:
+      "gRPC has no performance case: choose by ecosystem, and offer REST (or Connect) where speed matters",
+  },
+];
+
+/** The band of a gRPC/REST throughput ratio. */
+export function bandOf(ratio: number): Band {
+  if (ratio > 2) return "grpc-primary";
+  if (ratio >= 1.5) return "both";
+  if (ratio > 1 / 1.5) return "similar";
+  return "rest-faster";
+}
+
+/** The rule applied to one comparison. */
+export interface DecisionItem {
+  /** The client stack the rows measure from. */
+  readonly client: string;
+  /** What is compared, in words. */
+  readonly comparison: string;
+  readonly scenario: ScenarioId;
+  readonly mode: Mode;
+  readonly grpcRow?: string;
+  readonly restRow?: string;
+  /** The two headlines (MB/s) with their spreads. */
+  readonly grpc?: Spread;
+  readonly rest?: Spread;
+  /** gRPC / REST with its range. */
+  readonly ratio?: Ratio;
+  /** The band of the median ratio; undefined when not measured. */
+  readonly band?: Band;
+  /** Set when the ratio's range reaches into another band: the outcome is not decisive. */
+  readonly otherBands?: readonly Band[];
+  /** The outcome in plain words. */
+  readonly outcome: string;
+}
+
+/** The rule and its applications. */
+export interface Decision {
+  readonly bands: readonly DecisionBand[];
+  /** The proof of concept's comparison, once per client stack measured. */
+  readonly primary: readonly DecisionItem[];
+  /** The same rule on other scenarios, as supporting evidence. */
+  readonly supporting: readonly DecisionItem[];
+}
+
+function fmtRatio(x: number): string {
+  return `${x.toFixed(2)}×`;
+}
+
+/** "REST is 3.2× faster (range 2.9–3.5×)" or "gRPC is 1.8× faster (…)": the ratio told the readable way round. */
+export function fasterText(ratio: Ratio): string {
+  if (ratio.withinNoise)
+    return `gRPC and REST are within noise of each other (${fmtRatio(ratio.value)})`;
+  if (ratio.value >= 1) {
+    return `gRPC is ${fmtRatio(ratio.value)} as fast as REST (range ${fmtRatio(ratio.low)}–${fmtRatio(ratio.high)})`;
+  }
+  return `REST is ${fmtRatio(1 / ratio.value)} as fast as gRPC (range ${fmtRatio(1 / ratio.high)}–${fmtRatio(1 / ratio.low)})`;
+}
+
+/** The outcome of a band, in plain words. */
+function bandWords(band: Band): string {
+  return (decisionBands.find((b) => b.band === band) as DecisionBand).action;
+}
+
+function pick(
   results: readonly RowResult[],
+  client: string,
   scenario: ScenarioId,
   mode: Mode,
-  restRow: string,
+  protocol: "grpc" | "rest",
+  httpVersion?: "1.1" | "2",
+): (RowResult & { spread: Spread }) | undefined {
+  const rows = okAt(results, { scenario, mode }).filter(
+    (r) =>
+      isUserRow(r) &&
+      r.client === client &&
+      r.protocol === protocol &&
+      r.spread !== undefined &&
+      (httpVersion === undefined || r.httpVersion === httpVersion),
+  );
+  return rows[0] as (RowResult & { spread: Spread }) | undefined;
+}
+
+/** Applies the rule to gRPC and REST rows of one client stack in one scenario. */
+export function applyRule(
+  results: readonly RowResult[],
+  client: string,
+  scenario: ScenarioId,
+  mode: Mode,
+  restHttpVersion: "1.1" | "2" | undefined,
   comparison: string,
-): VerdictItem {
-  const find = (row: string) =>
-    results.find((r) => r.scenario === scenario && r.mode === mode && r.row === row);
-  const grpc = find("grpc");
-  const rest = find(restRow);
-  const base = { comparison, scenario, mode, grpcRow: "grpc", restRow, unit: "MB/s" };
-  if (grpc?.status !== "ok" || rest?.status !== "ok") {
-    const missing = [grpc?.status !== "ok" ? "gRPC" : "", rest?.status !== "ok" ? restRow : ""]
+): DecisionItem | undefined {
+  if (!results.some((r) => r.scenario === scenario && r.mode === mode && r.client === client)) {
+    return undefined;
+  }
+  const grpc = pick(results, client, scenario, mode, "grpc");
+  const rest =
+    pick(results, client, scenario, mode, "rest", restHttpVersion) ??
+    (restHttpVersion === "1.1" ? pick(results, client, scenario, mode, "rest") : undefined);
+  const base = { client, comparison, scenario, mode, grpcRow: grpc?.row, restRow: rest?.row };
+  if (grpc === undefined || rest === undefined) {
+    const missing = [grpc === undefined ? "gRPC" : "", rest === undefined ? "REST" : ""]
       .filter(Boolean)
       .join(" and ");
-    const why = [grpc, rest]
-      .filter((r) => r !== undefined && r.status !== "ok")
-      .map((r) => `${r?.row} ${r?.status}${r?.reason ? `: ${r.reason}` : ""}`)
-      .join("; ");
-    // The seed's "REST server not detected" case: the row was skipped at the probe.
-    const notDetected =
-      rest === undefined
-        ? `; ${restRow} did not pass its probe (REST not detected on the target, or refused: see the lines above the tables)`
-        : "";
     return {
       ...base,
-      grpcFigure: grpc?.headline,
-      restFigure: rest?.headline,
-      decision: `no verdict: ${missing} not measured${why ? ` (${why})` : ""}${notDetected}`,
+      grpc: grpc?.spread,
+      rest: rest?.spread,
+      outcome: `not applied: no ${missing} figure for ${stackName(client)} here (skipped or failed; see the lines under the tables). Without both, the rule cannot say anything.`,
     };
   }
-  const ratio = (grpc.headline as number) / (rest.headline as number);
+  const ratio = ratioOf(grpc.spread, rest.spread);
+  const band = ratio.withinNoise ? "similar" : bandOf(ratio.value);
+  const reach = [bandOf(ratio.low), bandOf(ratio.high)];
+  const otherBands = [...new Set(reach)].filter((b) => b !== band);
+  const decisive =
+    otherBands.length === 0
+      ? ""
+      : ` The range reaches the "${otherBands.map((b) => (decisionBands.find((d) => d.band === b) as DecisionBand).when).join('" and "')}" band too: not decisive; rerun on an idle machine before relying on it.`;
+  const outside =
+    band === "rest-faster" ? " That is outside the range the rule was written for." : "";
   return {
     ...base,
-    grpcFigure: grpc.headline,
-    restFigure: rest.headline,
+    grpc: grpc.spread,
+    rest: rest.spread,
     ratio,
-    decision: decide(ratio),
+    band,
+    otherBands: otherBands.length > 0 ? otherBands : undefined,
+    outcome: `${fasterText(ratio)}.${outside} → ${bandWords(band)}.${decisive}`,
   };
 }
 
-/** Applies the rule to the primary comparison and the supporting ones. */
-export function verdictOf(results: readonly RowResult[]): Verdict {
-  const primary = item(
-    results,
-    "single",
-    "transport",
-    "rest-h1",
-    "gRPC vs REST over HTTP/1.1, single request, transport-only (the seed's comparison, protocol cost only)",
-  );
-  const supporting: VerdictItem[] = [
-    item(
+/** Applies the rule for every client stack the run measured. */
+export function decisionOf(results: readonly RowResult[]): Decision {
+  const primary: DecisionItem[] = [];
+  const supporting: DecisionItem[] = [];
+  for (const client of clientStacks(results)) {
+    const who = stackName(client);
+    const first = applyRule(
       results,
-      "single",
-      "e2e",
-      "rest-h1",
-      "gRPC vs REST h1.1, single request, end-to-end (as the seed measured, generation included)",
-    ),
-    item(
-      results,
-      "load",
-      "transport",
-      "rest-h1",
-      "gRPC vs REST h1.1, concurrent load aggregate, transport-only",
-    ),
-    item(
-      results,
-      "load",
-      "e2e",
-      "rest-h1",
-      "gRPC vs REST h1.1, concurrent load aggregate, end-to-end",
-    ),
-    item(
-      results,
+      client,
       "single",
       "transport",
-      "rest-h2",
-      "gRPC vs REST over HTTP/2, single request, transport-only",
-    ),
-  ].filter((v) => results.some((r) => r.scenario === v.scenario && r.mode === v.mode));
-  const fmt = (x: number | undefined) => (x === undefined ? "?" : x.toFixed(1));
-  const summary =
-    primary.ratio === undefined
-      ? `Verdict: ${primary.decision}.`
-      : `Verdict (${primary.comparison}): gRPC ${fmt(primary.grpcFigure)} MB/s vs REST ${fmt(primary.restFigure)} MB/s = ${primary.ratio.toFixed(2)}× → ${primary.decision}.`;
-  return { primary, supporting, summary };
+      "1.1",
+      `${who}: gRPC vs REST over HTTP/1.1, one request of 10 images, transport-only (the proof of concept's comparison, protocol cost only)`,
+    );
+    if (first !== undefined) primary.push(first);
+    for (const [scenario, mode, http, words] of [
+      [
+        "single",
+        "e2e",
+        "1.1",
+        "gRPC vs REST h1.1, one request, end-to-end (as the proof of concept measured, drawing included)",
+      ],
+      ["load", "transport", "1.1", "gRPC vs REST h1.1, 10 clients at once, transport-only"],
+      ["load", "e2e", "1.1", "gRPC vs REST h1.1, 10 clients at once, end-to-end"],
+      ["single", "transport", "2", "gRPC vs REST over HTTP/2, one request, transport-only"],
+    ] as const) {
+      const item = applyRule(results, client, scenario, mode, http, `${who}: ${words}`);
+      if (item !== undefined) supporting.push(item);
+    }
+  }
+  return { bands: decisionBands, primary, supporting };
 }

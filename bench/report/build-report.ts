@@ -6,11 +6,16 @@
  * Library module of `npm run bench`; reads no flags or environment.
  */
 import type { BenchOptions, RunLogEntry } from "../cli/index.js";
-import { checkTargets, verdictOf } from "../conclusions/index.js";
 import {
-  type BenchReport,
+  checkTargets,
+  decisionOf,
+  expectationsOf,
+  recommendationOf,
+} from "../conclusions/index.js";
+import {
   generationCosts,
   gitInfo,
+  type MessageSizes,
   machineInfo,
   packageVersions,
   type RowResult,
@@ -18,6 +23,7 @@ import {
   withRatios,
 } from "../results/index.js";
 import { type Baselines, repoRoot, type Target } from "../targets/index.js";
+import type { BenchReport } from "./types.js";
 
 /** What a run leaves for its report. */
 export interface RunRecord {
@@ -29,6 +35,7 @@ export interface RunRecord {
   readonly baselines: Baselines | undefined;
   readonly log: readonly RunLogEntry[];
   readonly results: readonly RowResult[];
+  readonly messageSizes?: MessageSizes;
 }
 
 /** Builds the report of a finished run. */
@@ -39,7 +46,7 @@ export function buildReport(run: RunRecord): BenchReport {
     results.filter((r) => r.status === "failed").length +
     run.log.filter((entry) => entry.failure === true).length;
   return {
-    formatVersion: 1,
+    formatVersion: 2,
     startedAt: run.startedAt,
     finishedAt: new Date().toISOString(),
     wallMs: performance.now() - run.startedMs,
@@ -72,7 +79,10 @@ export function buildReport(run: RunRecord): BenchReport {
     skipped: run.log,
     results,
     generation: generationCosts(results),
-    verdict: verdictOf(results),
+    messageSizes: run.messageSizes,
+    recommendation: recommendationOf(results),
+    decision: decisionOf(results),
+    expectations: expectationsOf(results, run.messageSizes),
     targets: checkTargets(results),
     sameBytes: sameBytesCheck(results),
     failures,

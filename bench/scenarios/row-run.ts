@@ -36,30 +36,55 @@ export interface IterationResult {
   overriddenDuration: number;
 }
 
-/** The state of one row while its task runs. */
+/** What one round of a row measured, before it becomes RoundFigures. */
+export interface RoundRecord {
+  readonly iterations: number;
+  readonly requests: number;
+  readonly payloadBytes: number;
+  readonly timedMs: number;
+  readonly watch?: WatchResult;
+  /** The bench's CPU over the round, verification left out, ms. */
+  readonly clientCpuMs: number;
+}
+
+/**
+ * The state of one row while a scenario measures it over its rounds: the
+ * clients stay open from the first round to the last; each round has its
+ * own readings.
+ */
 export class RowRun {
   readonly clients: BenchClient[] = [];
   private opened = false;
   private openError: unknown;
   private sequence = 0;
   private iteration = 0;
+  private round = 0;
   private phase: "warm-up" | "run" = "warm-up";
+  /** Every measured single request, over every round. */
   readonly singles: SingleRecord[] = [];
-  readonly rounds: LoadRecord[] = [];
-  unaryCalls = 0;
+  /** Every measured load iteration (clients requesting at once), over every round. */
+  readonly loadIterations: LoadRecord[] = [];
+  /** Every measured unary call's duration, ms. */
+  readonly unaryMs: number[] = [];
+  /** Each finished round. */
+  readonly roundRecords: RoundRecord[] = [];
   verifiedImages = 0;
   verifiedBytes = 0;
   verifiedRequests = 0;
   imageSetSha256: string | undefined;
   private watch: StatsWatch | undefined;
-  watchResult: WatchResult | undefined;
-  private wireStart = { read: 0, written: 0 };
-  private cpuStart: NodeJS.CpuUsage | undefined;
-  /** The bench process's CPU time over the measured phase, ms. */
-  clientCpuMs: number | undefined;
-  /** CPU the bench spent verifying (hashing) in the measured phase, µs; left out of clientCpuMs. */
+  private roundStart = {
+    singles: 0,
+    loads: 0,
+    unary: 0,
+    wireRead: 0,
+    wireWritten: 0,
+    cpu: process.cpuUsage(),
+  };
+  /** CPU the bench spent verifying (hashing) in the current round, µs; left out of its CPU. */
   private verifyCpuUs = 0;
-  wire: { read?: number; written?: number; connections?: number } = {};
+  /** Bytes the clients read and wrote over every round, and their connections. */
+  wire: { read?: number; written?: number; connections?: number } = { read: 0, written: 0 };
 
   constructor(
     readonly spec: ScenarioSpec,
@@ -89,7 +114,7 @@ export class RowRun {
     this.report("connecting");
     // A small call on each client opens its connection outside the measurement.
     await Promise.all(this.clients.map((client) => client.unary()));
-    if (this.mode === "transport" && this.spec.kind !== "unary") {
+    if (this.mode === "transport" && this.spec.kind !== "unary" && this.spec.model !== "") {
       // Transport-only: the fixed prompt once, so the server generates and
       // caches its images before anything is timed. Verified like the rest.
       this.report("filling the cache");
@@ -101,18 +126,20 @@ export class RowRun {
     }
   }
 
-  /** Starts the measured phase: clears warm-up records, starts the server watch. */
-  async startRun(): Promise<void> {
+  /** Starts a measured round: marks where its records begin, starts the server watch. */
+  async startRound(): Promise<void> {
     this.phase = "run";
+    this.round++;
     this.iteration = 0;
-    this.singles.length = 0;
-    this.rounds.length = 0;
-    this.unaryCalls = 0;
-    this.verifiedImages = 0;
-    this.verifiedBytes = 0;
-    this.verifiedRequests = 0;
-    this.wireStart = this.wireCounts();
-    this.cpuStart = process.cpuUsage();
+    const wire = this.wireCounts();
+    this.roundStart = {
+      singles: this.singles.length,
+      loads: this.loadIterations.length,
+      unary: this.unaryMs.length,
+      wireRead: wire.read,
+      wireWritten: wire.written,
+      cpu: process.cpuUsage(),
+    };
     this.verifyCpuUs = 0;
     if (this.row.stats !== undefined) {
       this.watch = new StatsWatch(this.row.stats);
@@ -120,22 +147,35 @@ export class RowRun {
     }
   }
 
-  /** Ends the measured phase: stops the watch, reads the sockets, closes the clients. */
-  async endRun(): Promise<void> {
-    const cpu = process.cpuUsage(this.cpuStart);
-    this.clientCpuMs = (cpu.user + cpu.system - this.verifyCpuUs) / 1000;
-    this.watchResult = await this.watch?.stop();
+  /** Ends a round: stops the watch, reads the sockets, keeps the round's record. */
+  async endRound(): Promise<void> {
+    const cpu = process.cpuUsage(this.roundStart.cpu);
+    const clientCpuMs = (cpu.user + cpu.system - this.verifyCpuUs) / 1000;
+    const watch = await this.watch?.stop();
     this.watch = undefined;
-    const end = this.wireCounts();
+    const wire = this.wireCounts();
     const countable = this.clients.every((client) => client.sockets !== undefined);
     this.wire = countable
       ? {
-          read: end.read - this.wireStart.read,
-          written: end.written - this.wireStart.written,
+          read: (this.wire.read ?? 0) + wire.read - this.roundStart.wireRead,
+          written: (this.wire.written ?? 0) + wire.written - this.roundStart.wireWritten,
           connections: this.clients.reduce((sum, c) => sum + (c.sockets?.connections ?? 0), 0),
         }
       : {};
-    this.close();
+    const singles = this.singles.slice(this.roundStart.singles);
+    const loads = this.loadIterations.slice(this.roundStart.loads);
+    const unary = this.unaryMs.slice(this.roundStart.unary);
+    const sum = (values: readonly number[]) => values.reduce((total, x) => total + x, 0);
+    this.roundRecords.push({
+      iterations: singles.length + loads.length + unary.length,
+      requests: singles.length + sum(loads.map((l) => l.requests.length)) + unary.length,
+      payloadBytes:
+        sum(singles.map((r) => r.payloadBytes)) +
+        sum(loads.map((l) => sum(l.requests.map((q) => q.payloadBytes)))),
+      timedMs: sum(singles.map((r) => r.totalMs)) + sum(loads.map((l) => l.roundMs)) + sum(unary),
+      watch,
+      clientCpuMs,
+    });
   }
 
   close(): void {
@@ -162,9 +202,10 @@ export class RowRun {
 
   private report(step: string): void {
     const total = this.phase === "run" ? this.plan.iterations : this.plan.warmupIterations;
+    const round = this.plan.rounds > 1 ? `round ${this.round}/${this.plan.rounds} ` : "";
     this.context.progress.update(
-      `${this.spec.id}/${this.mode}/${this.row.id}`,
-      `${this.spec.title} · ${this.mode} · ${this.row.label} · ${step === "" ? `${this.phase} ${this.iteration}/${total}` : step}`,
+      `${this.spec.title}/${this.mode}/${this.row.id}`,
+      `${this.spec.title} · ${this.mode} · ${this.row.label} · ${step === "" ? `${this.phase === "run" ? round : ""}${this.phase} ${this.iteration}/${total}` : step}`,
     );
   }
 
@@ -188,6 +229,33 @@ export class RowRun {
     this.imageSetSha256 ??= createHash("sha256")
       .update(images.map((image) => image.sha256).join(","))
       .digest("hex");
+  }
+
+  /**
+   * One request of the open-loop scenario: a stream of the spec's images
+   * (verified) or, for a spec without a model, one unary call. Many may be
+   * in flight at once on the row's client.
+   */
+  async openLoopCall(): Promise<void> {
+    if (this.openError !== undefined) throw this.openError;
+    const client = this.clients[0] as BenchClient;
+    if (this.spec.model === "") {
+      await this.withDeadline(client.unary());
+      return;
+    }
+    const outcome = await this.withDeadline(
+      client.stream(
+        { modelId: this.spec.model, prompt: fixedPrompt, batchSize: this.spec.batch },
+        this.spec.hashing,
+      ),
+    );
+    this.noteVerified(this.verify(outcome.assembler));
+  }
+
+  /** The bench's CPU over the current round so far, ms, verification left out. */
+  clientCpuSoFarMs(): number {
+    const cpu = process.cpuUsage(this.roundStart.cpu);
+    return (cpu.user + cpu.system - this.verifyCpuUs) / 1000;
   }
 
   /** One tinybench iteration. */
@@ -221,10 +289,14 @@ export class RowRun {
 
   private async iterateOnce(): Promise<IterationResult | undefined> {
     switch (this.spec.kind) {
+      case "open-loop":
+        throw new Error("the open-loop scenario starts its requests itself (run-open-loop.ts)");
       case "unary": {
+        const started = performance.now();
         await (this.clients[0] as BenchClient).unary();
-        this.unaryCalls++;
-        return undefined;
+        const callMs = performance.now() - started;
+        if (this.phase === "run") this.unaryMs.push(callMs);
+        return { overriddenDuration: callMs };
       }
       case "stream": {
         const outcome = await (this.clients[0] as BenchClient).stream(
@@ -233,6 +305,7 @@ export class RowRun {
         );
         // Verified after the timed part; a failure fails the row.
         this.noteVerified(this.verify(outcome.assembler));
+        if (this.phase !== "run") return { overriddenDuration: outcome.totalMs };
         this.singles.push({
           totalMs: outcome.totalMs,
           firstChunkMs: outcome.firstChunkMs,
@@ -269,7 +342,9 @@ export class RowRun {
             firstFailure ??= err;
           }
         }
-        this.rounds.push({ roundMs, clients: n, completed: requests.length, requests });
+        if (this.phase === "run") {
+          this.loadIterations.push({ roundMs, clients: n, completed: requests.length, requests });
+        }
         if (firstFailure !== undefined) {
           throw new VerificationError(
             `${requests.length}/${n} clients completed; first failure: ${errorMessage(firstFailure)}`,

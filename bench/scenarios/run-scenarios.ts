@@ -9,6 +9,7 @@ import type { BenchOptions, Progress, RunLog } from "../cli/index.js";
 import type { RowSpec } from "../clients/index.js";
 import type { RowResult } from "../results/index.js";
 import type { ListeningProcess } from "../targets/index.js";
+import { runOpenLoopStep } from "./run-open-loop.js";
 import { runScenario } from "./run-scenario.js";
 import { scenarioSpecs } from "./specs.js";
 
@@ -28,41 +29,35 @@ export interface RunScenariosOptions {
 export async function runScenarios(run: RunScenariosOptions): Promise<RowResult[]> {
   const { options, rows, log } = run;
   const results: RowResult[] = [];
+  const context = { runId: run.runId, progress: run.progress };
   for (const spec of scenarioSpecs(options)) {
-    const scenarioRows = rows.filter(
-      (row) => spec.rows === undefined || spec.rows.includes(row.id),
-    );
-    if (scenarioRows.length === 0) {
-      log.skip(
-        spec.id,
-        `no row to measure (${spec.rows ? `needs ${spec.rows.join(", ")}` : "none left"})`,
-      );
-      continue;
-    }
-    // Unary has no images: it runs once whatever --mode says.
-    const modes =
-      spec.id === "unary" ? spec.modes : spec.modes.filter((m) => options.modes.includes(m));
+    const name = spec.step === undefined ? spec.id : spec.title;
+    const modes = spec.modes.filter((m) => spec.id === "unary" || options.modes.includes(m));
     if (modes.length === 0) {
-      log.skip(spec.id, `runs in ${spec.modes.join(", ")} mode only; --mode excludes it`);
+      log.skip(name, `runs in ${spec.modes.join(", ")} mode only; --mode excludes it`);
     }
     for (const mode of modes) {
-      const plan = options.plans[spec.id][mode];
+      const plan = spec.plans[mode];
       if (plan === undefined) {
-        log.skip(`${spec.id}/${mode}`, `not part of the ${options.profile} profile`);
+        log.skip(`${name}/${mode}`, `not part of the ${options.profile} profile`);
+        continue;
+      }
+      const scenarioRows = rows.filter((row) => spec.includes?.(row, mode) ?? true);
+      if (scenarioRows.length === 0) {
+        log.skip(`${name}/${mode}`, "no row to measure");
         continue;
       }
       results.push(
-        ...(await runScenario(spec, mode, plan, scenarioRows, {
-          runId: run.runId,
-          progress: run.progress,
-        })),
+        ...(spec.kind === "open-loop"
+          ? await runOpenLoopStep(spec, mode, scenarioRows, context)
+          : await runScenario(spec, mode, plan, scenarioRows, context)),
       );
       const died = run.server?.unexpectedExit();
       if (died !== undefined) {
         const tail = run.server?.stderrTail().trim().split("\n").slice(-6).join(" | ");
         log.fail(
           "server",
-          `the server under test ended (${died}) during ${spec.id}/${mode}; the rest of the run was not measured. Its last stderr lines: ${tail}`,
+          `the server under test ended (${died}) during ${name}/${mode}; the rest of the run was not measured. Its last stderr lines: ${tail}`,
         );
         return results;
       }

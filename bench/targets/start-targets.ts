@@ -31,7 +31,13 @@ function fixedImages(options: BenchOptions): { model: string; count: number }[] 
     images.set(model, Math.max(images.get(model) ?? 0, count));
   if (options.scenarios.includes("single")) need(options.model, options.batch);
   if (options.scenarios.includes("load")) need(options.model, options.loadBatch);
-  if (options.scenarios.includes("small")) need(options.smallModel, options.smallBatch);
+  if (options.scenarios.includes("small") || options.scenarios.includes("open-loop")) {
+    need(options.smallModel, options.smallBatch);
+  }
+  if (options.scenarios.includes("payload")) {
+    for (const model of options.payloadModels) need(model, 1);
+  }
+  if (options.scenarios.includes("concurrency")) need(options.concurrencyModel, 1);
   return [...images].map(([model, count]) => ({ model, count }));
 }
 
