@@ -29,4 +29,4 @@ export {
 } from "./imaging/index.js";
 export { createRandom, type Random } from "./imaging/random.js";
 export { createServer, type ModelMoraServer, type ServerOptions } from "./server/index.js";
-export { imageMetadata } from "./server/inference-core.js";
+export { imageMetadata } from "./server/image-chunks.js";

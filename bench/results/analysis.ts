@@ -53,7 +53,10 @@ export function withRatios(results: readonly RowResult[]): RowResult[] {
       ratios: {
         bare: bareRatio,
         bareRow,
-        grpcJs: grpcJs === undefined || result.row === "grpc-js" ? undefined : ratioOf(result.spread, grpcJs),
+        grpcJs:
+          grpcJs === undefined || result.row === "grpc-js"
+            ? undefined
+            : ratioOf(result.spread, grpcJs),
       },
     };
   });
@@ -116,9 +119,7 @@ export function sameBytesCheck(
   for (const group of groups) {
     const rows = results.filter(
       (r) =>
-        groupKey(r) === group &&
-        r.status === "ok" &&
-        r.verification.imageSetSha256 !== undefined,
+        groupKey(r) === group && r.status === "ok" && r.verification.imageSetSha256 !== undefined,
     );
     if (rows.length === 0) continue;
     const reference = (rows.find((r) => r.row === "grpc") ?? (rows[0] as RowResult)).verification
