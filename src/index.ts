@@ -28,5 +28,5 @@ export {
   type RendererName,
 } from "./imaging/index.js";
 export { createRandom, type Random } from "./imaging/random.js";
-export { createServer, type ModelMoraServer, type ServerOptions } from "./server/index.js";
 export { imageMetadata } from "./server/image-chunks.js";
+export { createServer, type ModelMoraServer, type ServerOptions } from "./server/index.js";
