@@ -7,6 +7,7 @@
  */
 export { authHeaders, type BenchOptions, optionsFromArgs } from "./options.js";
 export {
+  approximateBytes,
   type FixedScenarioId,
   type IterationPlan,
   type Mode,
@@ -15,6 +16,7 @@ export {
   payloadSweepModels,
   type ScenarioId,
   scenarioIds,
+  sizeLabel,
   sweepIds,
 } from "./profiles.js";
 export { createProgress, type Progress } from "./progress.js";

@@ -83,6 +83,26 @@ export const payloadSweepModels = [
   "noise-10m",
 ] as const;
 
+/** Each payload sweep model's approximate PNG size: its label and bytes. */
+const sweepSizes: Readonly<Record<string, { readonly label: string; readonly bytes: number }>> = {
+  "noise-1k": { label: "1 KB", bytes: 1e3 },
+  "noise-10k": { label: "10 KB", bytes: 1e4 },
+  "noise-100k": { label: "100 KB", bytes: 1e5 },
+  "noise-1m": { label: "1 MB", bytes: 1e6 },
+  "noise-1000": { label: "3 MB", bytes: 3e6 },
+  "noise-10m": { label: "10 MB", bytes: 1e7 },
+};
+
+/** A sweep model's approximate size, "1 KB", or the model id for another model. */
+export function sizeLabel(model: string): string {
+  return sweepSizes[model]?.label ?? model;
+}
+
+/** A sweep model's approximate size in bytes; undefined for another model. */
+export function approximateBytes(model: string): number | undefined {
+  return sweepSizes[model]?.bytes;
+}
+
 /** Iterations per round for a payload step: more for small images, so each round moves some megabytes. */
 function payloadIterations(model: string): number {
   switch (model) {

@@ -6,7 +6,7 @@
  *
  * Library module of `npm run bench`; reads no flags or environment.
  */
-import { scenarioIds } from "./profiles.js";
+import { payloadSweepModels, scenarioIds } from "./profiles.js";
 import { serverFlags } from "./server-flags.js";
 
 /** The row ids --protocols and --baselines accept. */
@@ -67,7 +67,10 @@ ${protocolLines
   .map((text) => `${pad}${text}`)
   .join("\n")}
 ${pad}or families (${families.filter((f) => f !== "grpc").join(", ")}; "grpc" is gRPC alone)
-${line("--scenarios LIST", `${scenarioIds.join(",")} (default: all; --quick: no memory)`)}
+${line("--scenarios LIST", `${scenarioIds.slice(0, 5).join(",")},`)}
+${pad}${scenarioIds.slice(5).join(",")} (default: all; --quick: no memory)
+${line("--sweep", "only the sweeps: --scenarios payload,concurrency")}
+${line("--no-sweep", "leave the sweeps out")}
 ${line("--mode M", "transport, e2e or both (default both)")}
 ${line("--model ID", "model of single/load/memory (noise-1000)")}
 ${line("--batch N", "batch_size of the single request (10)")}
@@ -75,13 +78,17 @@ ${line("--clients N", "clients of the load scenario (10)")}
 ${line("--load-batch N", "batch_size of each load client (5)")}
 ${line("--connections C", "load clients share one connection (shared) or not (per-client, default)")}
 ${line("--memory-streams N", "concurrent streams of the memory scenario (100)")}
+${line("--sizes LIST", `payload sweep models (${payloadSweepModels.join(",")})`)}
+${line("--streams LIST", "concurrency sweep levels (1,10,100)")}
+${line("--rates LIST", "open-loop offered loads, requests per second (10,50,100)")}
 ${line("--window-bytes N", "HTTP/2 windows of the clients (16777216)")}
-${line("--iterations N", "measured iterations of every streaming scenario")}
-${line("--time MS", "minimum time per row in ms (tinybench time)")}
+${line("--rounds N", "rounds per row, rows taking turns (3; --smoke: 1)")}
+${line("--iterations N", "measured iterations per round of the single, load and small scenarios")}
+${line("--time MS", "minimum time per row and round in ms (tinybench time)")}
 
 Profiles and output
-${line("--quick", "fewer iterations, no memory scenario, no e2e load: < 1 minute")}
-${line("--smoke", "tiny sizes, 1 iteration; exit code 1 on any failure (CI)")}
+${line("--quick", "a reduced run: fewer iterations, smaller sweeps, no memory or e2e load")}
+${line("--smoke", "tiny sizes, 1 round; exit code 1 on any failure (CI)")}
 ${line("--out DIR", "report folder (results)")}
 ${line("-h, --help", "this text")}
 

@@ -7,6 +7,7 @@
  *
  * Library module of `npm run bench`; reads no flags or environment.
  */
+import { approximateBytes, payloadSweepModels, sizeLabel } from "../cli/index.js";
 import {
   type Comparison,
   compare,
@@ -246,16 +247,6 @@ function payloadSteps(results: readonly RowResult[], models: readonly string[]) 
     .filter((step) => step.grpc !== undefined && step.rest !== undefined);
 }
 
-/** Sweep models in size order, with their approximate size. */
-const sizeOrder: readonly (readonly [string, string, number])[] = [
-  ["noise-1k", "1 KB", 1e3],
-  ["noise-10k", "10 KB", 1e4],
-  ["noise-100k", "100 KB", 1e5],
-  ["noise-1m", "1 MB", 1e6],
-  ["noise-1000", "3 MB", 3e6],
-  ["noise-10m", "10 MB", 1e7],
-];
-
 function largePayloads(results: readonly RowResult[]): Expectation {
   const claim = {
     claim: "Built-in streaming for large payloads: gRPC wins for payloads > 1 MB",
@@ -263,12 +254,9 @@ function largePayloads(results: readonly RowResult[]): Expectation {
     scenario:
       "payload-size sweep: one image of about 1 KB to 10 MB per request, transport-only, every protocol",
   };
-  const steps = payloadSteps(
-    results,
-    sizeOrder.map(([model]) => model),
-  );
+  const steps = payloadSteps(results, payloadSweepModels);
   if (steps.length === 0) return notMeasured(claim, "needs the payload sweep (--sweep)");
-  const sizeOf = (model: string) => sizeOrder.find(([m]) => m === model)?.[1] ?? model;
+  const sizeOf = sizeLabel;
   const compared = steps.map((step) => {
     const grpc = step.grpc as RowResult & { spread: Spread };
     const rest = step.rest as RowResult & { spread: Spread };
@@ -302,7 +290,7 @@ function largePayloads(results: readonly RowResult[]): Expectation {
       break;
     }
   }
-  const large = compared.filter((s) => (sizeOrder.find(([m]) => m === s.model)?.[2] ?? 0) >= 1e6);
+  const large = compared.filter((s) => (approximateBytes(s.model) ?? 0) >= 1e6);
   const holds = large.map((s) => s.c === "higher");
   const partial = large.map((s) => s.c === "within noise");
   const mark = markOf(holds, partial);
@@ -394,10 +382,10 @@ function restSmall(results: readonly RowResult[]): Expectation {
   const places: [string, Place][] = [
     ...["noise-1k", "noise-10k", "noise-100k"].map(
       (model) =>
-        [
-          sizeOrder.find(([m]) => m === model)?.[1] ?? model,
-          { scenario: "payload", mode: "transport", step: model },
-        ] as [string, Place],
+        [sizeLabel(model), { scenario: "payload", mode: "transport", step: model }] as [
+          string,
+          Place,
+        ],
     ),
     ["small payload", { scenario: "small", mode: "transport" }],
     ["ListModels", { scenario: "unary", mode: "transport" }],

@@ -9,6 +9,7 @@
  *
  * Library module of `npm run bench`; reads no flags or environment.
  */
+import { payloadSweepModels, sizeLabel } from "../cli/index.js";
 import { type ProtocolFamily, protocolTitles } from "../clients/index.js";
 import { compare, overlaps, type RowResult, ratioOf, type Spread } from "../results/index.js";
 import {
@@ -261,17 +262,10 @@ function kindLine(
 
 /** The fastest protocol at each size of the payload sweep. */
 function sizesLine(results: readonly RowResult[], client: string): RecommendationLine | undefined {
-  const steps = [
-    ["noise-1k", "1 KB"],
-    ["noise-10k", "10 KB"],
-    ["noise-100k", "100 KB"],
-    ["noise-1m", "1 MB"],
-    ["noise-1000", "3 MB"],
-    ["noise-10m", "10 MB"],
-  ] as const;
   const parts: string[] = [];
   const picks = new Set<string>();
-  for (const [model, size] of steps) {
+  for (const model of payloadSweepModels) {
+    const size = sizeLabel(model);
     const rows = okAt(results, { scenario: "payload", mode: "transport", step: model }).filter(
       (r): r is Measured => isUserRow(r) && r.client === client && r.spread !== undefined,
     );

@@ -9,7 +9,7 @@
  *
  * Library module of `npm run bench`; reads no flags or environment.
  */
-import type { Mode } from "../cli/index.js";
+import { type Mode, sizeLabel } from "../cli/index.js";
 import type { Expectation, TargetCheck } from "../conclusions/index.js";
 import {
   groupKey,
@@ -182,6 +182,157 @@ function groups(results: readonly RowResult[]): Map<string, RowResult[]> {
   return map;
 }
 
+/** What every scenario table builder gets. */
+interface TableContext {
+  readonly key: string;
+  readonly title: string;
+  readonly results: readonly RowResult[];
+  readonly withClient: boolean;
+  /** ["Client"] when the table shows a Client column. */
+  readonly client: readonly string[];
+  readonly notes: string[];
+}
+
+function unaryTable({ key, title, results, withClient, client, notes }: TableContext): Table {
+  return {
+    key,
+    title,
+    subtitle: `ListModels / GET /v1/models / GET /models${describeRounds(results)}`,
+    header: [
+      "Protocol",
+      ...client,
+      "Calls/s (range)",
+      "p50",
+      "p90",
+      "p99",
+      "Wire/call",
+      "Srv CPU/call",
+      "Cli CPU/call",
+      "×bare",
+      "×grpc-js",
+      "Status",
+    ],
+    rows: results.map((r) => [
+      ...labelCells(r, withClient),
+      num(spreadCell(r.spread)),
+      num(ms(r.unary?.latency.p50)),
+      num(ms(r.unary?.latency.p90)),
+      num(ms(r.unary?.latency.p99)),
+      num(
+        r.wire?.bytesReadPerRequest === undefined
+          ? "n/a"
+          : `${r.wire.bytesReadPerRequest.toFixed(0)} B`,
+      ),
+      cpuCell(r.server?.cpuMsPerRequest),
+      cpuCell(r.clientCpuMsPerRequest),
+      ratioCell(r.ratios?.bare),
+      ratioCell(r.ratios?.grpcJs),
+      status(r),
+    ]),
+    notes,
+  };
+}
+
+function loadTable(
+  report: BenchReport,
+  { key, title, results, withClient, client, notes }: TableContext,
+): Table {
+  return {
+    key,
+    title,
+    subtitle: describeWorkload(report, results),
+    header: [
+      "Protocol",
+      ...client,
+      "Aggregate MB/s (range)",
+      "Completed",
+      "Total time",
+      "Total data",
+      "Avg/client",
+      "First chunk",
+      "Client p50 / p99",
+      "Wire/iteration",
+      "Srv CPU/req",
+      "Cli CPU/req",
+      "Srv peak RSS",
+      "×bare",
+      "×grpc-js",
+      "Status",
+    ],
+    rows: results.map((r) => {
+      const l = r.load;
+      return [
+        ...labelCells(r, withClient),
+        num(spreadCell(r.spread)),
+        num(l ? `${l.clientsCompleted}/${l.clients}` : "—"),
+        num(ms(l?.totalMs)),
+        num(mb(l?.totalBytes)),
+        num(mbps(l?.avgClientMBps)),
+        num(ms(l?.firstChunk.mean)),
+        num(l ? `${ms(l.clientLatency.p50)} / ${ms(l.clientLatency.p99)}` : "—"),
+        wireCell(r),
+        cpuCell(r.server?.cpuMsPerRequest),
+        cpuCell(r.clientCpuMsPerRequest),
+        rssCell(r),
+        ratioCell(r.ratios?.bare),
+        ratioCell(r.ratios?.grpcJs),
+        status(r),
+      ];
+    }),
+    notes,
+  };
+}
+
+function streamTable(
+  report: BenchReport,
+  { key, title, results, withClient, client, notes }: TableContext,
+): Table {
+  return {
+    key,
+    title,
+    subtitle: describeWorkload(report, results),
+    header: [
+      "Protocol",
+      ...client,
+      "MB/s (range)",
+      "Total time",
+      "Data",
+      "Avg lat/chunk",
+      "Chunks",
+      "First chunk",
+      "p50 / p99",
+      "Wire (overhead)",
+      "Srv CPU/MB",
+      "Cli CPU/MB",
+      "Srv peak RSS",
+      "×bare",
+      "×grpc-js",
+      "Status",
+    ],
+    rows: results.map((r) => {
+      const s = r.single;
+      return [
+        ...labelCells(r, withClient),
+        num(spreadCell(r.spread)),
+        num(ms(s?.totalMs)),
+        num(mb(s?.payloadBytes)),
+        num(ms(s?.avgChunkLatencyMs)),
+        num(s ? `${s.chunks}${s.chunksNominal ? "*" : ""}` : "—"),
+        num(ms(s?.firstChunk.mean)),
+        num(s ? `${ms(s.latency.p50)} / ${ms(s.latency.p99)}` : "—"),
+        wireCell(r),
+        num(r.cpuPerMB?.server === undefined ? "—" : spreadCell(r.cpuPerMB.server, "ms")),
+        num(r.cpuPerMB?.client === undefined ? "—" : spreadCell(r.cpuPerMB.client, "ms")),
+        rssCell(r),
+        ratioCell(r.ratios?.bare),
+        ratioCell(r.ratios?.grpcJs),
+        status(r),
+      ];
+    }),
+    notes,
+  };
+}
+
 /** The tables of the scenarios that are not sweeps, one per scenario and mode, in run order. */
 export function scenarioTables(report: BenchReport): Table[] {
   const tables: Table[] = [];
@@ -189,8 +340,6 @@ export function scenarioTables(report: BenchReport): Table[] {
   for (const [key, results] of groups(fixed)) {
     const first = results[0] as RowResult;
     const withClient = manyStacks(results);
-    const client = withClient ? ["Client"] : [];
-    const notes = notesOf(results);
     const titles: Record<string, string> = {
       single: "Single Request Performance",
       load: `Concurrent Load (${first.workload.clients} clients)`,
@@ -198,138 +347,18 @@ export function scenarioTables(report: BenchReport): Table[] {
       unary: "Unary ListModels",
       memory: `Memory (${first.workload.clients} concurrent streams)`,
     };
-    const title = `${titles[first.scenario] ?? first.scenario} — ${first.scenario === "unary" ? "no images" : modeNames[first.mode]}`;
-    if (first.scenario === "unary") {
-      tables.push({
-        key,
-        title,
-        subtitle: `ListModels / GET /v1/models / GET /models${describeRounds(results)}`,
-        header: [
-          "Protocol",
-          ...client,
-          "Calls/s (range)",
-          "p50",
-          "p90",
-          "p99",
-          "Wire/call",
-          "Srv CPU/call",
-          "Cli CPU/call",
-          "×bare",
-          "×grpc-js",
-          "Status",
-        ],
-        rows: results.map((r) => [
-          ...labelCells(r, withClient),
-          num(spreadCell(r.spread)),
-          num(ms(r.unary?.latency.p50)),
-          num(ms(r.unary?.latency.p90)),
-          num(ms(r.unary?.latency.p99)),
-          num(
-            r.wire?.bytesReadPerRequest === undefined
-              ? "n/a"
-              : `${r.wire.bytesReadPerRequest.toFixed(0)} B`,
-          ),
-          cpuCell(r.server?.cpuMsPerRequest),
-          cpuCell(r.clientCpuMsPerRequest),
-          ratioCell(r.ratios?.bare),
-          ratioCell(r.ratios?.grpcJs),
-          status(r),
-        ]),
-        notes,
-      });
-      continue;
-    }
-    if (first.scenario === "load" || first.scenario === "memory") {
-      tables.push({
-        key,
-        title,
-        subtitle: describeWorkload(report, results),
-        header: [
-          "Protocol",
-          ...client,
-          "Aggregate MB/s (range)",
-          "Completed",
-          "Total time",
-          "Total data",
-          "Avg/client",
-          "First chunk",
-          "Client p50 / p99",
-          "Wire/iteration",
-          "Srv CPU/req",
-          "Cli CPU/req",
-          "Srv peak RSS",
-          "×bare",
-          "×grpc-js",
-          "Status",
-        ],
-        rows: results.map((r) => {
-          const l = r.load;
-          return [
-            ...labelCells(r, withClient),
-            num(spreadCell(r.spread)),
-            num(l ? `${l.clientsCompleted}/${l.clients}` : "—"),
-            num(ms(l?.totalMs)),
-            num(mb(l?.totalBytes)),
-            num(mbps(l?.avgClientMBps)),
-            num(ms(l?.firstChunk.mean)),
-            num(l ? `${ms(l.clientLatency.p50)} / ${ms(l.clientLatency.p99)}` : "—"),
-            wireCell(r),
-            cpuCell(r.server?.cpuMsPerRequest),
-            cpuCell(r.clientCpuMsPerRequest),
-            rssCell(r),
-            ratioCell(r.ratios?.bare),
-            ratioCell(r.ratios?.grpcJs),
-            status(r),
-          ];
-        }),
-        notes,
-      });
-      continue;
-    }
-    tables.push({
+    const context: TableContext = {
       key,
-      title,
-      subtitle: describeWorkload(report, results),
-      header: [
-        "Protocol",
-        ...client,
-        "MB/s (range)",
-        "Total time",
-        "Data",
-        "Avg lat/chunk",
-        "Chunks",
-        "First chunk",
-        "p50 / p99",
-        "Wire (overhead)",
-        "Srv CPU/MB",
-        "Cli CPU/MB",
-        "Srv peak RSS",
-        "×bare",
-        "×grpc-js",
-        "Status",
-      ],
-      rows: results.map((r) => {
-        const s = r.single;
-        return [
-          ...labelCells(r, withClient),
-          num(spreadCell(r.spread)),
-          num(ms(s?.totalMs)),
-          num(mb(s?.payloadBytes)),
-          num(ms(s?.avgChunkLatencyMs)),
-          num(s ? `${s.chunks}${s.chunksNominal ? "*" : ""}` : "—"),
-          num(ms(s?.firstChunk.mean)),
-          num(s ? `${ms(s.latency.p50)} / ${ms(s.latency.p99)}` : "—"),
-          wireCell(r),
-          num(r.cpuPerMB?.server === undefined ? "—" : spreadCell(r.cpuPerMB.server, "ms")),
-          num(r.cpuPerMB?.client === undefined ? "—" : spreadCell(r.cpuPerMB.client, "ms")),
-          rssCell(r),
-          ratioCell(r.ratios?.bare),
-          ratioCell(r.ratios?.grpcJs),
-          status(r),
-        ];
-      }),
-      notes,
-    });
+      title: `${titles[first.scenario] ?? first.scenario} — ${first.scenario === "unary" ? "no images" : modeNames[first.mode]}`,
+      results,
+      withClient,
+      client: withClient ? ["Client"] : [],
+      notes: notesOf(results),
+    };
+    if (first.scenario === "unary") tables.push(unaryTable(context));
+    else if (first.scenario === "load" || first.scenario === "memory")
+      tables.push(loadTable(report, context));
+    else tables.push(streamTable(report, context));
   }
   return tables;
 }
@@ -378,17 +407,7 @@ function pivot(
 }
 
 /** A sweep model's column title: its approximate size. */
-export function sizeTitle(model: string): string {
-  const sizes: Record<string, string> = {
-    "noise-1k": "1 KB",
-    "noise-10k": "10 KB",
-    "noise-100k": "100 KB",
-    "noise-1m": "1 MB",
-    "noise-1000": "3 MB",
-    "noise-10m": "10 MB",
-  };
-  return sizes[model] ?? model;
-}
+export const sizeTitle = sizeLabel;
 
 /** The payload sweep: MB/s and time to first byte by size. */
 export function payloadTables(report: BenchReport): Table[] {

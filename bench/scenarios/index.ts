@@ -18,4 +18,4 @@ export { type RoundRecord, RowRun, type RunContext } from "./row-run.js";
 export { runOpenLoopStep } from "./run-open-loop.js";
 export { runScenario } from "./run-scenario.js";
 export { type RunScenariosOptions, runScenarios } from "./run-scenarios.js";
-export { approximateSize, fixedPrompt, type ScenarioSpec, scenarioSpecs } from "./specs.js";
+export { fixedPrompt, type ScenarioSpec, scenarioSpecs } from "./specs.js";

@@ -7,7 +7,13 @@
  *
  * Library module of `npm run bench`; reads no flags or environment.
  */
-import type { BenchOptions, IterationPlan, Mode, ScenarioId } from "../cli/index.js";
+import {
+  type BenchOptions,
+  type IterationPlan,
+  type Mode,
+  type ScenarioId,
+  sizeLabel,
+} from "../cli/index.js";
 import type { RowInfo } from "../clients/index.js";
 import type { Step } from "../results/index.js";
 import type { HashingMode } from "../verify/index.js";
@@ -52,23 +58,8 @@ function userRows(row: RowInfo, mode: Mode): boolean {
   return mode === "transport" || row.diagnostic !== true;
 }
 
-/** Approximate PNG size of each sweep model, for titles. */
-const approximateSizes: Readonly<Record<string, string>> = {
-  "noise-1k": "1 KB",
-  "noise-10k": "10 KB",
-  "noise-100k": "100 KB",
-  "noise-1m": "1 MB",
-  "noise-1000": "3 MB",
-  "noise-10m": "10 MB",
-};
-
-/** A sweep model's approximate size ("1 KB"), or its id. */
-export function approximateSize(model: string): string {
-  return approximateSizes[model] ?? model;
-}
-
-/** Builds the scenarios the options ask for, in the order they run. */
-export function scenarioSpecs(options: BenchOptions): ScenarioSpec[] {
+/** The scenarios with one workload each: memory (first), single, load, small, unary. */
+function fixedSpecs(options: BenchOptions): ScenarioSpec[] {
   const plans = options.plans;
   const specs: ScenarioSpec[] = [];
   const wants = (id: ScenarioId) => options.scenarios.includes(id);
@@ -151,73 +142,99 @@ export function scenarioSpecs(options: BenchOptions): ScenarioSpec[] {
       plans: plans.unary,
     });
   }
-  if (wants("open-loop")) {
-    // What users run, against the bare baselines' floor; transport-only.
-    const openLoopRows = (row: RowInfo) =>
-      row.kind === "protocol" ? row.diagnostic !== true : row.id.startsWith("bare");
-    for (const workload of ["small", "unary"] as const) {
-      for (const rateRps of options.openLoopRatesRps) {
-        specs.push({
-          id: "open-loop",
-          step: { kind: "open-loop", workload, rateRps },
-          title: `Open-loop latency: ${workload === "small" ? "Small Payload" : "Unary ListModels"} at ${rateRps} requests/s`,
-          kind: "open-loop",
-          model: workload === "small" ? options.smallModel : "",
-          batch: workload === "small" ? options.smallBatch : 0,
-          clients: 1,
-          connections: "per-client",
-          hashing: "deferred",
-          includes: openLoopRows,
-          modes: ["transport"],
-          plans: { transport: { rounds: 1, iterations: 1, warmupIterations: 0, timeMs: 0 } },
-          openLoop: { rateRps, durationMs: options.openLoopDurationMs },
-        });
-      }
-    }
-  }
-  if (wants("payload")) {
-    for (const model of options.payloadModels) {
+  return specs;
+}
+
+/** The open-loop scenario: each workload at each offered load. */
+function openLoopSpecs(options: BenchOptions): ScenarioSpec[] {
+  const specs: ScenarioSpec[] = [];
+  // What users run, against the bare baselines' floor; transport-only.
+  const openLoopRows = (row: RowInfo) =>
+    row.kind === "protocol" ? row.diagnostic !== true : row.id.startsWith("bare");
+  for (const workload of ["small", "unary"] as const) {
+    for (const rateRps of options.openLoopRatesRps) {
       specs.push({
-        id: "payload",
-        step: { kind: "payload", model },
-        title: `Payload size sweep: ${model} (about ${approximateSize(model)} per request)`,
-        kind: "stream",
-        model,
-        batch: 1,
+        id: "open-loop",
+        step: { kind: "open-loop", workload, rateRps },
+        title: `Open-loop latency: ${workload === "small" ? "Small Payload" : "Unary ListModels"} at ${rateRps} requests/s`,
+        kind: "open-loop",
+        model: workload === "small" ? options.smallModel : "",
+        batch: workload === "small" ? options.smallBatch : 0,
         clients: 1,
         connections: "per-client",
         hashing: "deferred",
+        includes: openLoopRows,
         modes: ["transport"],
-        plans: { transport: options.payloadPlan(model) },
+        plans: { transport: { rounds: 1, iterations: 1, warmupIterations: 0, timeMs: 0 } },
+        openLoop: { rateRps, durationMs: options.openLoopDurationMs },
       });
     }
   }
-  if (wants("concurrency")) {
-    const perConnection = (row: RowInfo) =>
-      row.kind === "protocol" || row.id === "bare-h2" || row.id === "bare-h1";
-    for (const connections of ["per-client", "shared"] as const) {
-      for (const streams of options.concurrencyStreams) {
-        // One stream is the same either way; HTTP/1.1 can't share a connection.
-        if (connections === "shared" && streams === 1) continue;
-        specs.push({
-          id: "concurrency",
-          step: { kind: "concurrency", streams, connections },
-          title: `Concurrency sweep: ${streams} concurrent stream${streams === 1 ? "" : "s"}, ${connections === "shared" ? "all on one connection (HTTP/2)" : "one connection each"}`,
-          kind: "load",
-          model: options.concurrencyModel,
-          batch: 1,
-          clients: streams,
-          connections,
-          hashing: "deferred",
-          includes:
-            connections === "shared"
-              ? (row) => perConnection(row) && row.httpVersion === "2"
-              : perConnection,
-          modes: ["transport"],
-          plans: { transport: options.concurrencyPlan(streams) },
-        });
-      }
+
+  return specs;
+}
+
+/** The payload sweep: one image of each model per request. */
+function payloadSpecs(options: BenchOptions): ScenarioSpec[] {
+  const specs: ScenarioSpec[] = [];
+  for (const model of options.payloadModels) {
+    specs.push({
+      id: "payload",
+      step: { kind: "payload", model },
+      title: `Payload size sweep: ${model} (about ${sizeLabel(model)} per request)`,
+      kind: "stream",
+      model,
+      batch: 1,
+      clients: 1,
+      connections: "per-client",
+      hashing: "deferred",
+      modes: ["transport"],
+      plans: { transport: options.payloadPlan(model) },
+    });
+  }
+
+  return specs;
+}
+
+/** The concurrency sweep: each level with one connection per stream, then all on one connection. */
+function concurrencySpecs(options: BenchOptions): ScenarioSpec[] {
+  const specs: ScenarioSpec[] = [];
+  const perConnection = (row: RowInfo) =>
+    row.kind === "protocol" || row.id === "bare-h2" || row.id === "bare-h1";
+  for (const connections of ["per-client", "shared"] as const) {
+    for (const streams of options.concurrencyStreams) {
+      // One stream is the same either way; HTTP/1.1 can't share a connection.
+      if (connections === "shared" && streams === 1) continue;
+      specs.push({
+        id: "concurrency",
+        step: { kind: "concurrency", streams, connections },
+        title: `Concurrency sweep: ${streams} concurrent stream${streams === 1 ? "" : "s"}, ${connections === "shared" ? "all on one connection (HTTP/2)" : "one connection each"}`,
+        kind: "load",
+        model: options.concurrencyModel,
+        batch: 1,
+        clients: streams,
+        connections,
+        hashing: "deferred",
+        includes:
+          connections === "shared"
+            ? (row) => perConnection(row) && row.httpVersion === "2"
+            : perConnection,
+        modes: ["transport"],
+        plans: { transport: options.concurrencyPlan(streams) },
+      });
     }
   }
+
   return specs;
+}
+
+/** Builds the scenarios the options ask for, in the order they run. */
+export function scenarioSpecs(options: BenchOptions): ScenarioSpec[] {
+  const wants = (id: ScenarioId) => options.scenarios.includes(id);
+  return [
+    ...fixedSpecs(options),
+    ...(wants("open-loop") ? openLoopSpecs(options) : []),
+    ...(wants("payload") ? payloadSpecs(options) : []),
+    ...(wants("concurrency") ? concurrencySpecs(options) : []),
+  ];
 }
