@@ -141,6 +141,13 @@ describe("recommendation", () => {
     assert.equal(rec.summary.length, 2);
   });
 
+  it("ties rows whose wide ranges overlap, and says the machine was busy", () => {
+    const run = [result("rest-h1", [300, 120, 320]), result("grpc", [130, 60, 140])];
+    const large = recommendationOf(run).lines.find((line) => line.traffic === "large");
+    assert.deepEqual([...(large?.pick ?? [])].sort(), ["grpc", "rest-h1"]);
+    assert.match(large?.text ?? "", /some ranges are wide .* the machine was busy/);
+  });
+
   it("flags a leader above the bare ceiling instead of printing a plain ratio", () => {
     const run = withRatios([
       result("rest-h1", [1200, 1190, 1210]),

@@ -122,6 +122,14 @@ function sureWords(leaders: readonly Measured[], others: readonly Measured[]): s
       ? `median of ${rounds} rounds`
       : `${rounds === 1 ? "one round" : `${rounds} rounds`} only (a full run measures 3), so close calls are noise`,
   );
+  const widest = Math.max(
+    ...[...leaders, ...others].map((r) => (r.spread.high - r.spread.low) / r.spread.median),
+  );
+  if (rounds > 1 && widest > 0.5) {
+    parts.push(
+      "some ranges are wide (over ±25% of the median): the machine was busy, so rerun on an idle machine to separate close rows",
+    );
+  }
   if (leaders.length > 1) {
     parts.push(
       others.length > 0
