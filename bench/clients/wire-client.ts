@@ -69,7 +69,10 @@ export function createWireBenchClient(options: WireBenchClientOptions): BenchCli
     if (options.protocol === "grpc-web") headers["x-grpc-web"] = "1";
     if (options.protocol === "connect") headers["connect-protocol-version"] = "1";
     if (options.httpVersion === "2") {
-      session ??= connectHttp2(options.baseUrl, options.windowBytes, sockets);
+      // A session the server closed (idle timeout, GOAWAY) is replaced by a new one.
+      if (session === undefined || session.closed || session.destroyed) {
+        session = connectHttp2(options.baseUrl, options.windowBytes, sockets);
+      }
       const stream = session.request({ ":method": "POST", ":path": path, ...headers });
       return new Promise((resolve, reject) => {
         let status = 0;

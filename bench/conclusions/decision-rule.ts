@@ -172,7 +172,7 @@ export function applyRule(
   const decisive =
     otherBands.length === 0
       ? ""
-      : ` The range reaches the "${otherBands.map((b) => (decisionBands.find((d) => d.band === b) as DecisionBand).when).join('" and "')}" band too: not decisive; rerun on an idle machine before relying on it.`;
+      : ` The range reaches the "${otherBands.map((b) => (decisionBands.find((d) => d.band === b) as DecisionBand).when).join('" and "')}" band${otherBands.length > 1 ? "s" : ""} too: not decisive; rerun on an idle machine before relying on it.`;
   const outside =
     band === "rest-faster" ? " That is outside the range the rule was written for." : "";
   return {

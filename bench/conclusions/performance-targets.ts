@@ -33,6 +33,8 @@ export interface TargetCheck {
   readonly outcome: "met" | "missed" | "within noise" | "not measured";
   /** What the outcome means for a user, for "missed" and "within noise". */
   readonly meaning?: string;
+  /** What missing this target means for a user. */
+  readonly missMeans: string;
   /** What is divided by what, where. */
   readonly comparison: string;
 }

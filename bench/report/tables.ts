@@ -487,8 +487,9 @@ export function openLoopTable(report: BenchReport): Table | undefined {
   const notes = notesOf(results);
   const lagging = results.filter((r) => (r.openLoop?.maxStartLagMs ?? 0) > 5);
   if (lagging.length > 0) {
+    const worst = Math.max(...lagging.map((r) => r.openLoop?.maxStartLagMs ?? 0));
     notes.push(
-      `the client started some requests over 5 ms late (${lagging.map((r) => `${r.label} ${stepKey(r.step)}: ${ms(r.openLoop?.maxStartLagMs)}`).join(", ")}): it was busy itself, and that lag counts in the latency`,
+      `the client started requests over 5 ms behind schedule in ${lagging.length} of ${results.length} runs (up to ${ms(worst)}): it was busy itself, and that lag counts in the latency, as it would for a real client`,
     );
   }
   const overloaded = results.filter((r) => r.openLoop?.overloaded);
@@ -564,8 +565,9 @@ export function targetsTable(report: BenchReport): Table | undefined {
   return {
     key: "targets",
     title: "Targets",
-    subtitle: "the project's performance targets, transport-only unless they say otherwise",
-    header: ["Target", "Row", "Measured (range)", "Needed", "Outcome", "What it means"],
+    subtitle:
+      "the project's performance targets, transport-only unless they say otherwise; why each exists, and what a miss means, under the table",
+    header: ["Target", "Row", "Measured (range)", "Needed", "Outcome"],
     rows: report.targets.map((t) => [
       { text: t.target },
       { text: t.label },
@@ -576,11 +578,21 @@ export function targetsTable(report: BenchReport): Table | undefined {
       ),
       num(`${t.atMost ? "<" : "≥"} ${targetFigure(t, t.threshold)}`),
       { text: t.outcome, tone: tones[t.outcome] },
-      { text: t.meaning ?? (t.outcome === "met" ? "—" : "") },
     ]),
     notes: targets.map((target) => {
-      const why = report.targets.find((t) => t.target === target)?.why ?? "";
-      return `${target}: ${why}`;
+      const checks = report.targets.filter((t) => t.target === target);
+      const first = checks[0] as TargetCheck;
+      const missed = checks.filter((t) => t.outcome === "missed").map((t) => t.label);
+      const unsure = checks.filter((t) => t.outcome === "within noise").map((t) => t.label);
+      const outcome = [
+        missed.length > 0 ? `missed by ${missed.join(", ")}` : "",
+        unsure.length > 0
+          ? `within noise for ${unsure.join(", ")} (rerun on an idle machine to tell)`
+          : "",
+      ]
+        .filter(Boolean)
+        .join("; ");
+      return `${target}. Why: ${first.why}.${outcome === "" ? "" : ` ${outcome[0]?.toUpperCase()}${outcome.slice(1)}: that means ${first.missMeans}.`}`;
     }),
   };
 }

@@ -61,7 +61,13 @@ export function renderTable(table: Table, s: Style = style(false), width = 100):
   const lines = [s.bold(table.title)];
   if (table.subtitle) lines.push(...wrap(table.subtitle, width - 2).map((line) => `  ${line}`));
   lines.push(
-    `  ${table.header.map((title, i) => (i === 0 ? title.padEnd(widths[i] as number) : title.padStart(widths[i] as number))).join("  ")}`,
+    `  ${table.header
+      .map((title, i) =>
+        table.rows.some((row) => row[i]?.align === "right")
+          ? title.padStart(widths[i] as number)
+          : title.padEnd(widths[i] as number),
+      )
+      .join("  ")}`,
   );
   for (const row of table.rows) {
     lines.push(`  ${row.map(pad).join("  ")}`);
@@ -81,14 +87,20 @@ export function renderTable(table: Table, s: Style = style(false), width = 100):
 function renderRecords(table: Table, s: Style, width: number): string[] {
   const lines = [s.bold(table.title)];
   if (table.subtitle) lines.push(...wrap(table.subtitle, width - 2).map((line) => `  ${line}`));
+  // A first column without a title is a mark (✔ ✗ ≈ –) that leads the row's title.
+  const titleCells = table.header[0] === "" ? 2 : 1;
   for (const row of table.rows) {
-    const [first, ...rest] = row;
+    const heading = row
+      .slice(0, titleCells)
+      .map((cell) => cell.text)
+      .join(" ");
+    const tone = titleCells === 2 ? row[0]?.tone : undefined;
     lines.push(
-      ...wrap(`• ${first?.text ?? ""}`, width - 2, "    ").map((line) => `  ${s.bold(line)}`),
+      ...wrap(`• ${heading}`, width - 2, "    ").map((line) => `  ${s.tone(s.bold(line), tone)}`),
     );
-    rest.forEach((cell, i) => {
+    row.slice(titleCells).forEach((cell, i) => {
       if (cell.text === "") return;
-      const title = table.header[i + 1] ?? "";
+      const title = table.header[i + titleCells] ?? "";
       const text = title === "" ? cell.text : `${title}: ${cell.text}`;
       lines.push(
         ...wrap(text, width - 4, "      ").map((line) => `    ${s.tone(line, cell.tone)}`),
@@ -102,7 +114,7 @@ function renderRecords(table: Table, s: Style, width: number): string[] {
   return lines;
 }
 
-const recordTables = new Set(["expectations", "decision-rule", "targets"]);
+const recordTables = new Set(["expectations", "decision-rule"]);
 
 /** The whole report as text for stdout; width is the terminal's (default 100 columns). */
 export function renderTerminal(report: BenchReport, color: boolean, width = 100): string {

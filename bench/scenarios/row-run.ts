@@ -131,6 +131,13 @@ export class RowRun {
     this.phase = "run";
     this.round++;
     this.iteration = 0;
+    if (this.round > 1 && this.openError === undefined) {
+      // Between rounds the other rows ran: a server may have closed these
+      // idle connections (HTTP/1.1 keep-alive after 5 s, HTTP/2 after 60 s
+      // on ModelMora), so they are opened again here, untimed.
+      this.report("reconnecting");
+      await this.withDeadline(Promise.all(this.clients.map((client) => client.unary())));
+    }
     const wire = this.wireCounts();
     this.roundStart = {
       singles: this.singles.length,
