@@ -151,10 +151,10 @@ export const profiles: Readonly<Record<Profile, ProfileSettings>> = {
     },
     payloadModels: ["noise-1k", "noise-100k", "noise-1m", "noise-10m"],
     payloadIterations: (model) => Math.max(1, Math.ceil(payloadIterations(model) / 3)),
-    concurrencyStreams: [1, 100],
+    concurrencyStreams: [1, 10],
     concurrencyIterations: () => 1,
     openLoopRatesRps: [10, 100],
-    openLoopDurationMs: 1000,
+    openLoopDurationMs: 500,
   },
   smoke: {
     rounds: 1,

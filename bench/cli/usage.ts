@@ -75,7 +75,7 @@ ${line("--mode M", "transport, e2e or both (default both)")}
 ${line("--model ID", "model of single/load/memory (noise-1000)")}
 ${line("--batch N", "batch_size of the single request (10)")}
 ${line("--clients N", "clients of the load scenario (10)")}
-${line("--load-batch N", "batch_size of each load client (5)")}
+${line("--load-batch N", "batch_size of each load client (5; --quick: 2)")}
 ${line("--connections C", "load clients share one connection (shared) or not (per-client, default)")}
 ${line("--memory-streams N", "concurrent streams of the memory scenario (100)")}
 ${line("--sizes LIST", `payload sweep models (${payloadSweepModels.join(",")})`)}
