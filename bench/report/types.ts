@@ -6,7 +6,8 @@
  * Library module of `npm run bench`; reads no flags or environment.
  */
 import type { Decision, Expectation, Recommendation, TargetCheck } from "../conclusions/index.js";
-import type { GenerationCost, MessageSizes, ProcessInfo, RowResult } from "../results/index.js";
+import type { GenerationCost, MessageSizes, RowResult } from "../results/index.js";
+import type { ProcessInfo } from "../targets/index.js";
 
 /** The whole report. */
 export interface BenchReport {

@@ -5,7 +5,6 @@
  *
  * Library module of `npm run bench`; reads no flags or environment.
  */
-import type { WatchResult } from "../targets/index.js";
 import type {
   Distribution,
   LoadFigures,
@@ -14,6 +13,16 @@ import type {
   UnaryFigures,
   WireFigures,
 } from "./types.js";
+
+/** What was read from the serving process over a span (a StatsWatch's result). */
+export interface ServerReadings {
+  /** CPU time over the span, ms. */
+  readonly cpuMs?: number;
+  /** The largest RSS seen, bytes. */
+  readonly peakRssBytes?: number;
+  /** The lifetime largest RSS at the end, bytes. */
+  readonly maxRssBytes?: number;
+}
 
 /** One single-request iteration as measured. */
 export interface SingleRecord {
@@ -145,7 +154,7 @@ export function wireFigures(
 /** The server's cost over the measured iterations. */
 export function serverFigures(
   source: ServerFigures["source"],
-  watch: WatchResult | undefined,
+  watch: ServerReadings | undefined,
   requests: number,
   payloadBytes: number,
 ): ServerFigures {

@@ -276,13 +276,3 @@ export interface GenerationCost {
   readonly serverCpuE2eMs?: number;
   readonly serverCpuGenerationMs?: number;
 }
-
-/** A process the bench started or targeted. */
-export interface ProcessInfo {
-  readonly id: string;
-  readonly url: string;
-  readonly pid?: number;
-  readonly command?: readonly string[];
-  readonly banner?: string;
-  readonly notes?: string;
-}

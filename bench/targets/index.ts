@@ -10,6 +10,7 @@
 export {
   installCleanupHandlers,
   type ListeningProcess,
+  type ProcessInfo,
   repoRoot,
   type StartOptions,
   startListening,

@@ -10,8 +10,13 @@ import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { protoPath } from "../baselines/grpc-js-proto.js";
 import type { BaselineEndpoint, BaselineEndpoints } from "../clients/index.js";
-import type { ProcessInfo } from "../results/index.js";
-import { type ListeningProcess, repoRoot, startListening, tsxArgs } from "./listening-process.js";
+import {
+  type ListeningProcess,
+  type ProcessInfo,
+  repoRoot,
+  startListening,
+  tsxArgs,
+} from "./listening-process.js";
 import { procfsStats } from "./process-stats.js";
 
 /** Options for startBaselines. */

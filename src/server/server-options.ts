@@ -1,6 +1,6 @@
 import type { AuthOptions } from "../auth/index.js";
 import { defaultCacheBytes, type RendererName } from "../imaging/index.js";
-import type { KeyLimits } from "../limits/index.js";
+import type { KeyLimits, LimitStore } from "../limits/index.js";
 import type { Metrics, ServerLogger } from "../observability/index.js";
 import type { TlsOptions } from "./listener.js";
 
@@ -61,6 +61,12 @@ export interface ServerOptions {
    * client's window; see the client settings in the README.)
    */
   windowBytes?: number;
+  /**
+   * Connections the server keeps open at once; more are closed as they
+   * arrive, so a flood of idle connections can't take every file
+   * descriptor. Default 10,000.
+   */
+  maxConnections?: number;
   /** SETTINGS_MAX_CONCURRENT_STREAMS of every HTTP/2 connection; more are refused. Default 100. */
   maxConcurrentStreams?: number;
   /** Largest request header block, bytes: HTTP/1.1's limit and HTTP/2's SETTINGS_MAX_HEADER_LIST_SIZE. Default 16 KiB. */
@@ -114,13 +120,48 @@ export interface ServerOptions {
   logger?: ServerLogger;
   /** Where metrics go. Default: a registry of this server's own. */
   metrics?: Metrics;
+  /**
+   * Where rate limits, quotas and stream counts are kept. Default: in this
+   * process's memory. A Redis store (createRedisLimitStore) shares them
+   * between instances, the cluster's store between workers. The caller
+   * owns it: close() leaves it open.
+   */
+  limitStore?: LimitStore;
+  /**
+   * Another condition of health: while it is not serving, GET /healthz and
+   * grpc.health.v1.Health answer NOT_SERVING, though this server still
+   * takes calls. A cluster worker passes "every worker serves". Default:
+   * none.
+   */
+  readiness?: Readiness;
+}
+
+/** A condition health depends on (ServerOptions.readiness), and who wants to hear when it changes. */
+export interface Readiness {
+  readonly serving: boolean;
+  /** Calls listener on every change until the returned function is called. */
+  subscribe(listener: (serving: boolean) => void): () => void;
 }
 
 /** Every option with its default applied, as the server runs. */
 export type ResolvedServerOptions = Required<
-  Omit<ServerOptions, "tls" | "auth" | "now" | "logger" | "metrics" | "keyLimits" | "renderer">
+  Omit<
+    ServerOptions,
+    | "tls"
+    | "auth"
+    | "now"
+    | "logger"
+    | "metrics"
+    | "keyLimits"
+    | "renderer"
+    | "limitStore"
+    | "readiness"
+  >
 > &
-  Pick<ServerOptions, "tls" | "auth" | "now" | "logger" | "metrics" | "keyLimits"> & {
+  Pick<
+    ServerOptions,
+    "tls" | "auth" | "now" | "logger" | "metrics" | "keyLimits" | "limitStore" | "readiness"
+  > & {
     renderer: RendererName | "auto";
   };
 
@@ -138,6 +179,7 @@ export const serverDefaults = {
   maxQueuedRenders: 64,
   writeAheadBytes: 2 * 1024 * 1024,
   windowBytes: 16 * 1024 * 1024,
+  maxConnections: 10_000,
   maxConcurrentStreams: 100,
   maxHeaderBytes: 16 * 1024,
   maxResetStreams: 100,
