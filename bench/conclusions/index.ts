@@ -22,7 +22,7 @@ export { clientStacks, stackName } from "./find.js";
 export {
   checkTargets,
   memoryLimitBytes,
-  seedFigures,
+  proofOfConceptFigures,
   type TargetCheck,
 } from "./performance-targets.js";
 export {

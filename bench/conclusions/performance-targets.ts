@@ -11,7 +11,7 @@ import { type RowResult, ratioOf, type Spread, spreadOf } from "../results/index
 import { measuredAt, type Place } from "./find.js";
 
 /** The proof of concept's Python figures (its README's sample results), MB/s. */
-export const seedFigures = { singleMBps: 30.75, loadAggregateMBps: 31.98 } as const;
+export const proofOfConceptFigures = { singleMBps: 30.75, loadAggregateMBps: 31.98 } as const;
 
 /** Memory target: the server's RSS under 300 MB (10^6 bytes) with 100 streams. */
 export const memoryLimitBytes = 300e6;
@@ -224,8 +224,8 @@ export function checkTargets(results: readonly RowResult[]): TargetCheck[] {
       0.25,
     );
   }
-  const singleTarget = 1.5 * seedFigures.singleMBps;
-  const loadTarget = 1.5 * seedFigures.loadAggregateMBps;
+  const singleTarget = 1.5 * proofOfConceptFigures.singleMBps;
+  const loadTarget = 1.5 * proofOfConceptFigures.loadAggregateMBps;
   for (const row of ["grpc", "grpc-web-h2", "connect-h2"]) {
     absoluteCheck(
       {

@@ -1,7 +1,7 @@
 /**
  * Turns what the clients recorded into the report's figures: distributions
  * (percentiles by linear interpolation, as tinybench computes them), the
- * seed's single-request and load figures, bytes on the wire, server cost.
+ * proof of concept's single-request and load figures, bytes on the wire, server cost.
  *
  * Library module of `npm run bench`; reads no flags or environment.
  */
