@@ -205,7 +205,7 @@ export function concurrencyCharts(results: readonly RowResult[]): ChartSpec[] {
     {
       kind: "lines",
       title:
-        "Concurrency sweep: aggregate throughput (MB/s, median and range) by concurrent streams; dashed: all streams on one HTTP/2 connection",
+        "Concurrency sweep: aggregate MB/s (median, range) by streams; dashed: one HTTP/2 connection",
       xLabel: "concurrent streams (log)",
       yLabel: "MB/s (log)",
       xTicks: levels.map((x) => ({ x, label: String(x) })),
