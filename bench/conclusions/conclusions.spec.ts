@@ -146,6 +146,10 @@ describe("recommendation", () => {
     const large = recommendationOf(run).lines.find((line) => line.traffic === "large");
     assert.deepEqual([...(large?.pick ?? [])].sort(), ["grpc", "rest-h1"]);
     assert.match(large?.text ?? "", /some ranges are wide .* the machine was busy/);
+    assert.match(
+      large?.text ?? "",
+      /grpc \(130 MB\/s; its median is 0\.43× the fastest's, tied only by wide ranges\)/,
+    );
   });
 
   it("flags a leader above the bare ceiling instead of printing a plain ratio", () => {

@@ -238,7 +238,14 @@ function kindLine(
             ? `, level with the bare Node ${http} ceiling (what Node itself carries)`
             : `, at ${times(ratio.value)} of the bare Node ${http} ceiling`;
     }
-    const leaderText = `${listWords(leaders.map((r) => `${r.label} (${spec.figure(r)})`))} ${
+    // A leader far below the fastest is tied only because the ranges are wide: say so.
+    const leaderFigure = (r: Measured) => {
+      const ratio = r.spread.median / best.spread.median;
+      return ratio < 2 / 3
+        ? `${spec.figure(r)}; its median is ${times(ratio)} the fastest's, tied only by wide ranges`
+        : spec.figure(r);
+    };
+    const leaderText = `${listWords(leaders.map((r) => `${r.label} (${leaderFigure(r)})`))} ${
       leaders.length > 1 ? "are the fastest, within noise of each other" : "is the fastest"
     }${ceiling}.`;
     const otherText =
