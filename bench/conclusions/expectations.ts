@@ -153,7 +153,7 @@ function protobufSize(sizes: MessageSizes | undefined): Expectation {
   const rest =
     sizes.listModels.restBytes === undefined
       ? ""
-      : `; REST's model list ${sizes.listModels.restBytes} B`;
+      : `; REST's model list (JSON) ${sizes.listModels.restBytes.toLocaleString("en")} B`;
   const measured = `${ratios
     .map(
       ([what, json, proto]) =>
