@@ -20,10 +20,11 @@ import {
   type Metrics,
   type ServerLogger,
 } from "../observability/index.js";
+import { createCors, createStaticFiles, withCors } from "../web/index.js";
 import { type CallRegistry, createCallRegistry } from "./call.js";
 import { type Access, type CallGuard, createCallGuard } from "./call-guard.js";
 import { createDispatcher, type Route } from "./dispatch.js";
-import { createHealthState, type HealthState } from "./health-service.js";
+import { createHealthState, type HealthState, withReadiness } from "./health-service.js";
 import type { ImageStreamOptions } from "./image-stream.js";
 import { defaultInferenceLimits, type InferenceLimits } from "./inference-request.js";
 import { createInferenceService } from "./inference-service.js";
@@ -32,7 +33,6 @@ import type { BodyLimits } from "./request-body.js";
 import { createRestRoutes } from "./rest-routes.js";
 import { createRpcRoutes } from "./rpc-routes.js";
 import {
-  type Readiness,
   type ResolvedServerOptions,
   resolveServerOptions,
   type ServerOptions,
@@ -93,19 +93,22 @@ export function createServer(options: ServerOptions = {}): ModelMoraServer {
   });
   const parts: ServerParts = { config, generator, budget, health: reported, calls, guard, metrics };
   const listener = createListener(
-    createDispatcher({
-      routes: createRoutes(parts, shutdown.signal),
-      calls,
-      guard,
-      body: bodyLimitsOf(config),
-      limits: inferenceLimitsOf(config),
-      // A spliced chunk is appended after compression would have run, so the
-      // two exclude each other.
-      zeroCopy: config.zeroCopyChunks && !config.compressStreams,
-      isDraining: () => !health.serving,
-      onStreamReset: (req) => listener.streamReset(req),
-      onBodyTimeout: () => metrics.connectionClosed("body_timeout"),
-    }),
+    withCors(
+      createCors({ origins: config.corsOrigins }),
+      createDispatcher({
+        routes: createRoutes(parts, shutdown.signal),
+        calls,
+        guard,
+        body: bodyLimitsOf(config),
+        limits: inferenceLimitsOf(config),
+        // A spliced chunk is appended after compression would have run, so the
+        // two exclude each other.
+        zeroCopy: config.zeroCopyChunks && !config.compressStreams,
+        isDraining: () => !health.serving,
+        onStreamReset: (req) => listener.streamReset(req),
+        onBodyTimeout: () => metrics.connectionClosed("body_timeout"),
+      }),
+    ),
     { ...config, onClose: (reason) => metrics.connectionClosed(reason) },
   );
   metrics.watchRenders(() => generator.renderStats());
@@ -130,32 +133,6 @@ export function createServer(options: ServerOptions = {}): ModelMoraServer {
   };
 }
 
-/** The health reported: this server's own, and readiness. */
-function withReadiness(own: HealthState, readiness: Readiness): HealthState {
-  const both = () => own.serving && readiness.serving;
-  return {
-    get serving() {
-      return both();
-    },
-    setServing: (serving) => own.setServing(serving),
-    subscribe(listener) {
-      let last = both();
-      const update = () => {
-        if (both() !== last) {
-          last = both();
-          listener(last);
-        }
-      };
-      const unsubscribeOwn = own.subscribe(update);
-      const unsubscribeReadiness = readiness.subscribe(update);
-      return () => {
-        unsubscribeOwn();
-        unsubscribeReadiness();
-      };
-    },
-  };
-}
-
 /** The parts of a server its routes are built from. */
 interface ServerParts {
   readonly config: ResolvedServerOptions;
@@ -173,6 +150,7 @@ function createImaging(config: ResolvedServerOptions, metrics: Metrics) {
   const generator = createImageGenerator({
     renderer,
     cacheBytes: config.cacheBytes,
+    maxConcurrentRenders: config.maxConcurrentRenders,
     maxQueuedRenders: config.maxQueuedRenders,
     onImage(image) {
       metrics.imageGenerated(
@@ -193,7 +171,7 @@ function createImaging(config: ResolvedServerOptions, metrics: Metrics) {
   }
 }
 
-/** Every route: InferenceService and Health over RPC, and the REST routes. */
+/** Every route: InferenceService and Health over RPC, the REST routes, and the browser page's. */
 function createRoutes(parts: ServerParts, shutdownSignal: AbortSignal): Route[] {
   const { config, generator, budget, health, calls, guard, metrics } = parts;
   const limits = inferenceLimitsOf(config);
@@ -235,6 +213,7 @@ function createRoutes(parts: ServerParts, shutdownSignal: AbortSignal): Route[] 
       }),
       metrics: () => metrics.render(),
     }),
+    ...(config.webPage ? createStaticFiles().routes : []),
   ];
 }
 
