@@ -74,6 +74,18 @@ describe("optionsFromArgs", () => {
     assert.throws(() => parse("--chunk-bytes", "0"), /--chunk-bytes must be a whole number/);
   });
 
+  it("runs the browser rows in a full and a quick run, alone with --browser, not in a smoke run", () => {
+    assert.equal(parse().browserRows, true);
+    assert.equal(parse("--quick").browserRows, true);
+    assert.equal(parse("--smoke").browserRows, false);
+    assert.equal(parse("--smoke", "--browser").browserRows, true);
+    assert.equal(parse("--no-browser").browserRows, false);
+    const alone = parse("--browser");
+    assert.deepEqual(alone.protocolFilter, ["browser"]);
+    assert.deepEqual(alone.scenarios, ["single", "load", "small"]);
+    assert.throws(() => parse("--browser", "--protocols", "grpc"), UsageError);
+  });
+
   it("returns undefined for --help", () => {
     assert.equal(optionsFromArgs(["--help"]), undefined);
   });

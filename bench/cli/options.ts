@@ -33,6 +33,12 @@ export interface BenchOptions {
   readonly baselineFilter?: readonly string[];
   /** Protocol row ids to keep (prefix match); undefined keeps all. */
   readonly protocolFilter?: readonly string[];
+  /**
+   * Run the browser rows (headless Chromium; skipped with one line without
+   * it). Default: yes in a full and a quick run, no with --smoke; --browser
+   * runs them alone, --no-browser leaves them out.
+   */
+  readonly browserRows: boolean;
   readonly scenarios: readonly ScenarioId[];
   readonly modes: readonly Mode[];
   /** Model of the single, load and memory scenarios. */
@@ -106,6 +112,8 @@ export function optionsFromArgs(argv: readonly string[]): BenchOptions | undefin
       scenarios: { type: "string" },
       sweep: { type: "boolean" },
       "no-sweep": { type: "boolean" },
+      browser: { type: "boolean" },
+      "no-browser": { type: "boolean" },
       mode: { type: "string" },
       model: { type: "string" },
       batch: { type: "string" },
@@ -134,6 +142,14 @@ export function optionsFromArgs(argv: readonly string[]): BenchOptions | undefin
   }
   if (values.sweep && values["no-sweep"]) {
     throw new UsageError("--sweep and --no-sweep are alternatives; give one");
+  }
+  if (values.browser && values["no-browser"]) {
+    throw new UsageError("--browser and --no-browser are alternatives; give one");
+  }
+  if (values.browser && (values.protocols !== undefined || values.sweep)) {
+    throw new UsageError(
+      "--browser runs the browser rows alone; leave out --protocols and --sweep",
+    );
   }
   if (values.sweep && values.scenarios !== undefined) {
     throw new UsageError("--sweep is --scenarios payload,concurrency; give one or the other");
@@ -164,7 +180,11 @@ export function optionsFromArgs(argv: readonly string[]): BenchOptions | undefin
   };
 
   let scenarios: ScenarioId[];
-  const scenarioList = values.sweep ? [...sweepIds] : list(values.scenarios);
+  // The browser rows run the single, load and small scenarios (clients/target-rows.ts).
+  const browserScenarios = ["single", "load", "small"];
+  const scenarioList = values.sweep
+    ? [...sweepIds]
+    : (list(values.scenarios) ?? (values.browser ? browserScenarios : undefined));
   if (scenarioList !== undefined) {
     for (const id of scenarioList) {
       if (!(scenarioIds as readonly string[]).includes(id)) {
@@ -256,7 +276,8 @@ export function optionsFromArgs(argv: readonly string[]): BenchOptions | undefin
     url: values.url,
     baselines: !values["no-baselines"],
     baselineFilter: list(values.baselines),
-    protocolFilter: list(values.protocols),
+    protocolFilter: values.browser ? ["browser"] : list(values.protocols),
+    browserRows: values.browser === true || (!values["no-browser"] && !smoke),
     scenarios,
     modes,
     model: values.model ?? "noise-1000",

@@ -39,8 +39,13 @@ function wrapList(items: readonly string[], width = 50): string[] {
 
 /** The help text. */
 export function usage(rows: KnownRows): string {
+  // "rest" keeps rest-h1 and rest-h2, "browser" every browser row, …
   const families = [
-    ...new Set(rows.protocols.map((id) => id.replace(/-(h1|h2|wire.*)$/, ""))),
+    ...new Set(
+      rows.protocols.map((id) =>
+        id.startsWith("browser-") ? "browser" : id.replace(/-(h1|h2|wire.*)$/, ""),
+      ),
+    ),
   ].filter((family) => !rows.protocols.includes(family) || family === "grpc");
   const protocolLines = wrapList(rows.protocols);
   const pad = " ".repeat(25);
@@ -71,6 +76,8 @@ ${line("--scenarios LIST", `${scenarioIds.slice(0, 5).join(",")},`)}
 ${pad}${scenarioIds.slice(5).join(",")} (default: all; --quick: no memory)
 ${line("--sweep", "only the sweeps: --scenarios payload,concurrency")}
 ${line("--no-sweep", "leave the sweeps out")}
+${line("--browser", "only the browser rows (headless Chromium): single, load, small")}
+${line("--no-browser", "leave the browser rows out (--smoke does)")}
 ${line("--mode M", "transport, e2e or both (default both)")}
 ${line("--model ID", "model of single/load/memory (noise-1000)")}
 ${line("--batch N", "batch_size of the single request (10)")}

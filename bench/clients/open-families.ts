@@ -21,6 +21,8 @@ export async function openFamilies(context: TargetRowContext, log: RunLog): Prom
   const rows: RowSpec[] = [];
   const closers: (() => Promise<void>)[] = [];
   for (const family of rowFamilies) {
+    // The browser rows start Chromium: only when the run asks for them.
+    if (family.id === "browser" && !context.options.browserRows) continue;
     const wanted = family.rows.filter((row) =>
       matchesFilter(row.id, context.options.protocolFilter, known),
     );

@@ -13,7 +13,7 @@
  *
  * Library module of `npm run bench`; reads no flags or environment.
  */
-import type { BenchOptions, Mode } from "../cli/index.js";
+import type { BenchOptions, Mode, ScenarioId } from "../cli/index.js";
 import type { StatsSource } from "../targets/process-stats.js";
 import type { BenchClient, ExtraHeaders } from "./types.js";
 
@@ -68,6 +68,12 @@ export interface RowInfo {
    * that client stack would run, so the recommendation does not pick it.
    */
   readonly diagnostic?: boolean;
+  /**
+   * Whether the row runs a scenario in a mode; every one when undefined. A
+   * client stack that can't (or needn't) run some scenarios leaves them
+   * out this way, without a skip line per step.
+   */
+  takesPart?(scenario: ScenarioId, mode: Mode): boolean;
 }
 
 /** A row ready to measure. */

@@ -8,6 +8,8 @@
  * Library module of `npm run bench`; reads no flags or environment.
  */
 import type { ProtocolName } from "../../src/index.js";
+import { browserFamily } from "../browser/browser-family.js";
+import type { Mode, ScenarioId } from "../cli/index.js";
 import { createConnectBenchClient } from "./connect-client.js";
 import { createRestBenchClient } from "./rest-client.js";
 import {
@@ -137,8 +139,43 @@ export const wireFamily = simpleFamily(
     }),
 );
 
+/**
+ * Where the browser rows take part: the single request and the small
+ * payload in both modes, and the 10-client load transport-only (end-to-end
+ * it would add minutes of drawing and say nothing a Node row does not),
+ * which keeps a full run under 10 minutes with them.
+ */
+function browserTakesPart(scenario: ScenarioId, mode: Mode): boolean {
+  return (
+    scenario === "single" || scenario === "small" || (scenario === "load" && mode === "transport")
+  );
+}
+
+/**
+ * The browser rows (bench/browser/): connect-web and fetch in headless
+ * Chromium, client "browser"; skipped with one line when Chromium is not
+ * there.
+ */
+export const browserRowFamily: RowFamily = {
+  id: browserFamily.id,
+  rows: browserFamily.rows.map((row) => ({ ...row, takesPart: browserTakesPart })),
+  async open(context, wanted) {
+    const opened = await browserFamily.open(
+      context,
+      wanted as Parameters<typeof browserFamily.open>[1],
+    );
+    const family: OpenedFamily = opened;
+    return family;
+  },
+};
+
 /** Every family measured against the server under test, in table order. */
-export const rowFamilies: readonly RowFamily[] = [connectNodeFamily, restNodeFamily, wireFamily];
+export const rowFamilies: readonly RowFamily[] = [
+  connectNodeFamily,
+  restNodeFamily,
+  wireFamily,
+  browserRowFamily,
+];
 
 /** Every protocol row any family offers, in table order. */
 export const protocolRowInfos: readonly RowInfo[] = rowFamilies.flatMap((family) => family.rows);

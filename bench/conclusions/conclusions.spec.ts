@@ -212,6 +212,34 @@ describe("decision rule", () => {
     assert.match(item?.outcome ?? "", /not decisive/);
   });
 
+  it("judges a stack without plain gRPC (browsers) with gRPC-Web", () => {
+    const item = applyRule(
+      [
+        result("browser-grpc-web-h2", [100, 105, 95], {
+          client: "browser",
+          protocol: "grpc-web",
+          label: "gRPC-Web h2 Chromium",
+        }),
+        result("browser-rest-h1", [300, 310, 290], {
+          client: "browser",
+          protocol: "rest",
+          httpVersion: "1.1",
+        }),
+      ],
+      "browser",
+      "single",
+      "transport",
+      "1.1",
+      "test",
+    );
+    assert.equal(item?.grpcRow, "browser-grpc-web-h2");
+    assert.equal(item?.band, "rest-faster");
+    assert.match(
+      item?.outcome ?? "",
+      /gRPC-Web h2 Chromium stands in for gRPC: browsers have no plain gRPC/,
+    );
+  });
+
   it("does not apply without a REST figure, and says why", () => {
     const item = applyRule(
       [result("grpc", [300, 310, 290])],

@@ -123,7 +123,7 @@ function pick(
   client: string,
   scenario: ScenarioId,
   mode: Mode,
-  protocol: "grpc" | "rest",
+  protocol: "grpc" | "grpc-web" | "rest",
   httpVersion?: "1.1" | "2",
 ): (RowResult & { spread: Spread }) | undefined {
   const rows = okAt(results, { scenario, mode }).filter(
@@ -149,7 +149,19 @@ export function applyRule(
   if (!results.some((r) => r.scenario === scenario && r.mode === mode && r.client === client)) {
     return undefined;
   }
-  const grpc = pick(results, client, scenario, mode, "grpc");
+  // A stack with no gRPC row at all (browsers: no HTTP trailers, so no
+  // plain gRPC) is judged with gRPC-Web, gRPC's form for it.
+  const hasGrpc = results.some((r) => r.client === client && r.protocol === "grpc");
+  const stand = hasGrpc ? undefined : "grpc-web";
+  const grpc =
+    stand === undefined
+      ? pick(results, client, scenario, mode, "grpc")
+      : (pick(results, client, scenario, mode, stand, "2") ??
+        pick(results, client, scenario, mode, stand));
+  const standsIn =
+    stand === undefined || grpc === undefined
+      ? ""
+      : ` (${grpc.label} stands in for gRPC: ${stackName(client)} have no plain gRPC)`;
   const rest =
     pick(results, client, scenario, mode, "rest", restHttpVersion) ??
     (restHttpVersion === "1.1" ? pick(results, client, scenario, mode, "rest") : undefined);
@@ -162,7 +174,14 @@ export function applyRule(
       ...base,
       grpc: grpc?.spread,
       rest: rest?.spread,
-      outcome: `not applied: no ${missing} figure for ${stackName(client)} here (skipped or failed; see the lines under the tables). Without both, the rule cannot say anything.`,
+      outcome: `not applied: no ${missing} figure for ${stackName(client)} here (${
+        results.some(
+          (r) =>
+            r.client === client && r.protocol === (grpc === undefined ? (stand ?? "grpc") : "rest"),
+        )
+          ? "skipped or failed; see the lines under the tables"
+          : "this run has no such row"
+      }). Without both, the rule cannot say anything.`,
     };
   }
   const ratio = ratioOf(grpc.spread, rest.spread);
@@ -182,7 +201,7 @@ export function applyRule(
     ratio,
     band,
     otherBands: otherBands.length > 0 ? otherBands : undefined,
-    outcome: `${fasterText(ratio)}.${outside} → ${bandWords(band)}.${decisive}`,
+    outcome: `${fasterText(ratio)}${standsIn}.${outside} → ${bandWords(band)}.${decisive}`,
   };
 }
 

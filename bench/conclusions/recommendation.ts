@@ -315,7 +315,10 @@ export function recommendationOf(results: readonly RowResult[]): Recommendation 
     }
     const sizes = sizesLine(results, client);
     if (sizes !== undefined) lines.push(sizes);
-    if (picks.length > 0) summary.push(`${stackName(client)}: ${picks.join("; ")}.`);
+    const who = stackName(client);
+    if (picks.length > 0) {
+      summary.push(`${who[0]?.toUpperCase()}${who.slice(1)}: ${picks.join("; ")}.`);
+    }
   }
   const missing = expectedStacks.filter((stack) => !stacks.includes(stack));
   return {

@@ -42,7 +42,9 @@ export async function runScenarios(run: RunScenariosOptions): Promise<RowResult[
         log.skip(`${name}/${mode}`, `not part of the ${options.profile} profile`);
         continue;
       }
-      const scenarioRows = rows.filter((row) => spec.includes?.(row, mode) ?? true);
+      const scenarioRows = rows.filter(
+        (row) => (spec.includes?.(row, mode) ?? true) && (row.takesPart?.(spec.id, mode) ?? true),
+      );
       if (scenarioRows.length === 0) {
         log.skip(`${name}/${mode}`, "no row to measure");
         continue;
