@@ -234,9 +234,11 @@ function kindLine(
       ceiling =
         best.spread.low > bare.spread.high
           ? `, above the bare Node ${http} ceiling, which cannot be: the machine was busy or the baseline under-ran, so rerun before trusting it`
-          : ratio.withinNoise
+          : ratio.withinNoise && ratio.value >= 2 / 3
             ? `, level with the bare Node ${http} ceiling (what Node itself carries)`
-            : `, at ${times(ratio.value)} of the bare Node ${http} ceiling`;
+            : ratio.withinNoise
+              ? `, ${times(ratio.value)} of the bare Node ${http} ceiling by the medians (within noise of it only because the ranges are wide)`
+              : `, at ${times(ratio.value)} of the bare Node ${http} ceiling`;
     }
     // A leader far below the fastest is tied only because the ranges are wide: say so.
     const leaderFigure = (r: Measured) => {
