@@ -10,4 +10,23 @@ import "./base64-polyfill.js";
 export * from "./client/index.js";
 export * from "./gen/grpc/health/v1/health_pb.js";
 export * from "./gen/modelmora/inference_pb.js";
+// The image generator and models, for tools that serve the server's exact
+// images (the benchmark's baseline servers) and the metadata each chunk carries.
+export {
+  createImageGenerator,
+  defaultCacheBytes,
+  findModel,
+  type GeneratedImage,
+  generateBatch,
+  type ImageGenerator,
+  type ImageGeneratorOptions,
+  type LoadRendererOptions,
+  loadRenderer,
+  type ModelProfile,
+  modelProfiles,
+  type Renderer,
+  type RendererName,
+} from "./imaging/index.js";
+export { createRandom, type Random } from "./imaging/random.js";
+export { imageMetadata } from "./server/image-chunks.js";
 export { createServer, type ModelMoraServer, type ServerOptions } from "./server/index.js";

@@ -23,7 +23,7 @@
 import http from "node:http";
 import http2 from "node:http2";
 import type net from "node:net";
-import { generateBatch, type ImageGenerator } from "../../src/imaging/index.js";
+import { generateBatch, type ImageGenerator } from "../../src/index.js";
 import {
   announce,
   type BaselineSettings,
@@ -122,7 +122,14 @@ function main(): void {
   if (httpVersion === "2") {
     // The windows a production HTTP/2 server would set: 16 MiB per stream
     // and per connection (the protocol's default is 65,535 bytes).
-    const h2 = http2.createServer({ settings: { initialWindowSize: settings.windowBytes } });
+    // maxSessionMemory: Node's default (10 MB) refuses new streams with
+    // ENHANCE_YOUR_CALM once ten 1 MB chunks wait in a session's buffers,
+    // which 100 streams on one connection reach at once; 512 MB lets the
+    // session hold them, as a server made for such streams would allow.
+    const h2 = http2.createServer({
+      settings: { initialWindowSize: settings.windowBytes },
+      maxSessionMemory: 512,
+    });
     h2.on("session", (session) => session.setLocalWindowSize(settings.windowBytes));
     h2.on("stream", (stream, headers) => {
       const url = new URL(String(headers[":path"] ?? "/"), "http://bare");

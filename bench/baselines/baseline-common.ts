@@ -19,7 +19,7 @@ import {
   type ModelProfile,
   modelProfiles,
   type RendererName,
-} from "../../src/imaging/index.js";
+} from "../../src/index.js";
 
 /** Settings of a baseline server process. */
 export interface BaselineSettings {

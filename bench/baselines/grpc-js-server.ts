@@ -15,8 +15,7 @@
  */
 import { randomUUID } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
-import { generateBatch, modelProfiles } from "../../src/imaging/index.js";
-import { imageMetadata } from "../../src/server/image-chunks.js";
+import { generateBatch, imageMetadata, modelProfiles } from "../../src/index.js";
 import {
   announce,
   baselineSettingsFromArgs,

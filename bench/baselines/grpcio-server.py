@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The seed's own stack as a baseline: modelmora.InferenceService on Python grpcio.
+"""The proof of concept's own stack as a baseline: modelmora.InferenceService on Python grpcio.
 
     /usr/bin/python3 bench/baselines/grpcio-server.py --proto proto/modelmora/inference.proto \
         --source http://127.0.0.1:PORT --prompt "fixed prompt" --images noise-1000:10,thumb-64:10
@@ -12,8 +12,8 @@ its flags:
   --host H          address (default 127.0.0.1)
   --proto PATH      inference.proto; Python stubs are generated from it at
                     start-up with grpc_tools.protoc into a temporary folder
-  --chunk-bytes N   chunk size (default 1000000, the seed's "1MB")
-  --workers N       thread-pool size, as the seed's grpc.server(ThreadPoolExecutor)
+  --chunk-bytes N   chunk size (default 1000000, the proof of concept's "1MB")
+  --workers N       thread-pool size, as the proof of concept's grpc.server(ThreadPoolExecutor)
   --source URL      a bare baseline to fetch the transport-only images from
                     (GET /image?model=&prompt=&index=), so this server serves
                     byte-for-byte the PNG files the server under test serves
@@ -21,7 +21,7 @@ its flags:
   --images LIST     model:count pairs to fetch, e.g. noise-1000:10,thumb-64:10
 
 A request for those (model, prompt, index) is served from memory
-(transport-only). Any other request is generated the way the seed generated
+(transport-only). Any other request is generated the way the proof of concept generated
 it: random RGB noise at the model's size, encoded to PNG at zlib level 6
 (PIL's default; Pillow and numpy are not installed here, so the PNG is
 written with the standard library's zlib). Those bytes differ from the
@@ -48,7 +48,18 @@ from concurrent import futures
 import grpc
 from grpc_tools import protoc
 
-MODEL_SIZES = {"noise-1000": (1000, 1000), "scene-1024": (1024, 1024), "thumb-64": (64, 64)}
+# The server's models (src/imaging/models.ts), width and height in pixels.
+MODEL_SIZES = {
+    "noise-1000": (1000, 1000),
+    "test-model": (1024, 1024),
+    "scene-1024": (1024, 1024),
+    "thumb-64": (64, 64),
+    "noise-1k": (17, 17),
+    "noise-10k": (57, 57),
+    "noise-100k": (182, 182),
+    "noise-1m": (576, 576),
+    "noise-10m": (1824, 1824),
+}
 
 
 def generate_stubs(proto_path):

@@ -9,7 +9,7 @@
  */
 import http from "node:http";
 import type http2 from "node:http2";
-import { type HashingMode, ImageAssembler, VerificationError } from "../verify.js";
+import { type HashingMode, ImageAssembler, VerificationError } from "../verify/index.js";
 import { connectHttp2, createCountedAgent, SocketCounter } from "./connections.js";
 import { type BenchClient, nominalChunks, type StreamCall, type StreamOutcome } from "./types.js";
 
@@ -41,7 +41,10 @@ export function createBareBenchClient(options: BareBenchClientOptions): BenchCli
     onData: (data: Buffer) => void,
   ): Promise<{ status: number; trailers: Trailers }> {
     if (options.httpVersion === "2") {
-      session ??= connectHttp2(options.baseUrl, options.windowBytes, sockets);
+      // A session the server closed (idle timeout, GOAWAY) is replaced by a new one.
+      if (session === undefined || session.closed || session.destroyed) {
+        session = connectHttp2(options.baseUrl, options.windowBytes, sockets);
+      }
       const stream = session.request({ ":method": "GET", ":path": path });
       return new Promise((resolve, reject) => {
         let status = 0;

@@ -6,8 +6,8 @@
  *
  * Library module of `npm run bench`; reads no flags or environment.
  */
-import { createInferenceClient, type ProtocolName } from "../../src/client/index.js";
-import { type HashingMode, ImageAssembler, VerificationError } from "../verify.js";
+import { createInferenceClient, type ProtocolName } from "../../src/index.js";
+import { type HashingMode, ImageAssembler, VerificationError } from "../verify/index.js";
 import { SocketCounter } from "./connections.js";
 import type { BenchClient, ExtraHeaders, StreamCall, StreamOutcome } from "./types.js";
 

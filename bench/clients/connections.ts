@@ -8,9 +8,10 @@
 import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
+import type { SocketCounts } from "./types.js";
 
 /** Keeps every socket a client opened, to sum the bytes read from them. */
-export class SocketCounter {
+export class SocketCounter implements SocketCounts {
   private readonly sockets = new Set<net.Socket>();
 
   /** Adds a socket; closed sockets keep their counts. */

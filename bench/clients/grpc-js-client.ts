@@ -9,7 +9,7 @@
  */
 import * as grpc from "@grpc/grpc-js";
 import { type GrpcJsInferenceResponse, loadInferenceService } from "../baselines/grpc-js-proto.js";
-import { type HashingMode, ImageAssembler, VerificationError } from "../verify.js";
+import { type HashingMode, ImageAssembler, VerificationError } from "../verify/index.js";
 import type { BenchClient, StreamCall, StreamOutcome } from "./types.js";
 
 /** Options for createGrpcJsBenchClient. */

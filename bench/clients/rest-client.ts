@@ -13,7 +13,7 @@ import {
   ImageAssembler,
   MultipartImageParser,
   VerificationError,
-} from "../verify.js";
+} from "../verify/index.js";
 import { connectHttp2, createCountedAgent, readAll, SocketCounter } from "./connections.js";
 import {
   type BenchClient,
@@ -56,7 +56,10 @@ export function createRestBenchClient(options: RestBenchClientOptions): BenchCli
       headers["content-length"] = String(Buffer.byteLength(body));
     }
     if (options.httpVersion === "2") {
-      session ??= connectHttp2(options.baseUrl, options.windowBytes, sockets);
+      // A session the server closed (idle timeout, GOAWAY) is replaced by a new one.
+      if (session === undefined || session.closed || session.destroyed) {
+        session = connectHttp2(options.baseUrl, options.windowBytes, sockets);
+      }
       const stream = session.request({ ":method": method, ":path": path, ...headers });
       return new Promise((resolve, reject) => {
         stream.once("error", reject);

@@ -5,8 +5,7 @@
  *
  * Library module of `npm run bench`; reads no flags or environment.
  */
-import type { HashingMode, ImageAssembler } from "../verify.js";
-import type { SocketCounter } from "./connections.js";
+import type { HashingMode, Verifiable } from "../verify/index.js";
 
 /** The request every protocol carries: InferenceRequest's three fields. */
 export interface StreamCall {
@@ -30,20 +29,38 @@ export interface StreamOutcome {
    */
   readonly chunks: number;
   readonly chunksNominal: boolean;
-  /** Holds what arrived until the caller verifies it with finish(). */
-  readonly assembler: ImageAssembler;
+  /**
+   * Holds what arrived until the caller verifies it with finish(), after the
+   * timed part. An ImageAssembler for the bench's own clients; a client that
+   * checks elsewhere (a subprocess, a browser page) returns what it checked.
+   */
+  readonly assembler: Verifiable;
 }
 
-/** One client: one connection (HTTP/2) or one keep-alive agent (HTTP/1.1). */
+/**
+ * One client: one connection (HTTP/2) or one keep-alive agent (HTTP/1.1).
+ * A client stack driven from another process implements the same
+ * interface, forwarding each call to that process.
+ */
 export interface BenchClient {
   /** Streams call's images. Rejects on any protocol or verification error. */
   stream(call: StreamCall, hashing: HashingMode): Promise<StreamOutcome>;
   /** A small unary call (ListModels or its equivalent); rejects unless the answer lists models. */
   unary(): Promise<void>;
   /** Bytes read from this client's sockets, or undefined where they can't be counted. */
-  readonly sockets: SocketCounter | undefined;
+  readonly sockets: SocketCounts | undefined;
   /** Closes the client's connections. */
   close(): void;
+}
+
+/** Bytes a client's connections carried so far (SocketCounter for the bench's own clients). */
+export interface SocketCounts {
+  /** Bytes read from every socket, closed ones included. */
+  bytesRead(): number;
+  /** Bytes written to every socket. */
+  bytesWritten(): number;
+  /** TCP connections opened. */
+  readonly connections: number;
 }
 
 /** Headers sent to the server under test (auth flags); baselines ignore them. */

@@ -21,8 +21,8 @@ import {
   InferenceRequestSchema,
   InferenceResponseSchema,
   ListModelsResponseSchema,
-} from "../../src/gen/modelmora/inference_pb.js";
-import { type HashingMode, ImageAssembler, VerificationError } from "../verify.js";
+} from "../../src/index.js";
+import { type HashingMode, ImageAssembler, VerificationError } from "../verify/index.js";
 import { connectHttp2, createCountedAgent, SocketCounter } from "./connections.js";
 import type { BenchClient, ExtraHeaders, StreamCall, StreamOutcome } from "./types.js";
 
@@ -69,7 +69,10 @@ export function createWireBenchClient(options: WireBenchClientOptions): BenchCli
     if (options.protocol === "grpc-web") headers["x-grpc-web"] = "1";
     if (options.protocol === "connect") headers["connect-protocol-version"] = "1";
     if (options.httpVersion === "2") {
-      session ??= connectHttp2(options.baseUrl, options.windowBytes, sockets);
+      // A session the server closed (idle timeout, GOAWAY) is replaced by a new one.
+      if (session === undefined || session.closed || session.destroyed) {
+        session = connectHttp2(options.baseUrl, options.windowBytes, sockets);
+      }
       const stream = session.request({ ":method": "POST", ":path": path, ...headers });
       return new Promise((resolve, reject) => {
         let status = 0;

@@ -7,7 +7,7 @@
  *   node --import tsx bench/levers/lever-client.ts '{"url":…,"protocol":"grpc","httpVersion":"2",
  *     "windowBytes":16777216,"iterations":9,"model":"noise-1000","batch":10}' [--no-base64-polyfill]
  */
-import type { ProtocolName } from "../../src/client/index.js";
+import type { ProtocolName } from "../../src/index.js";
 
 interface LeverClientOptions {
   url: string;
@@ -23,6 +23,9 @@ const options = JSON.parse(process.argv[2] ?? "{}") as LeverClientOptions;
 if (!process.argv.includes("--no-base64-polyfill")) {
   await import("../../src/base64-polyfill.js");
 }
+// The client folder rather than the package (src/index.ts): the package
+// installs the base64 methods as it loads, and the base64 lever measures
+// a process without them.
 const { createInferenceClient } = await import("../../src/client/index.js");
 const { client, close } = createInferenceClient({
   baseUrl: options.url,

@@ -6,7 +6,7 @@
  *   node --import tsx bench/levers/lever-render.ts [images]
  */
 import { createRequire } from "node:module";
-import { createRandom } from "../../src/imaging/random.js";
+import { createRandom } from "../../src/index.js";
 
 interface NodeCanvas {
   getContext(

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `npm run bench:levers`: measures each issue-4 lever with it off ("before")
+ * `npm run bench:levers`: measures each performance lever with it off ("before")
  * and on ("after"), each server and client in its own process, on one
  * transport-only request (noise-1000 × 10, 30.1 MB), alternating before and
  * after so both see the same machine load. Prints a Markdown table for
@@ -12,10 +12,12 @@
  *
  * Reads only its flags.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
+import { isUsageError, UsageError } from "../cli/index.js";
+import { installCleanupHandlers, startListening, tsxArgs } from "../targets/index.js";
 
 interface Side {
   /** ServerOptions for lever-server.ts. */
@@ -86,18 +88,51 @@ const levers: Lever[] = [
   },
 ];
 
-const { values } = parseArgs({
-  options: {
-    only: { type: "string" },
-    rounds: { type: "string", default: "3" },
-    iterations: { type: "string", default: "7" },
-    render: { type: "boolean", default: true },
-  },
-});
-const rounds = Number(values.rounds);
-const iterations = Number(values.iterations);
+const usage = `Usage: npm run bench:levers -- [--only ${levers.map((lever) => lever.id).join(",")}] [--rounds N] [--iterations N]`;
+
+/** The flags, checked. */
+function parseLeverFlags() {
+  const { values } = parseArgs({
+    options: {
+      only: { type: "string" },
+      rounds: { type: "string", default: "3" },
+      iterations: { type: "string", default: "7" },
+      render: { type: "boolean", default: true },
+    },
+  });
+  const count = (name: string, text: string) => {
+    const value = Number(text);
+    if (!Number.isSafeInteger(value) || value < 1) {
+      throw new UsageError(`--${name} must be a whole number of at least 1, got "${text}"`);
+    }
+    return value;
+  };
+  const only = values.only?.split(",");
+  for (const id of only ?? []) {
+    if (!levers.some((lever) => lever.id === id)) {
+      throw new UsageError(`--only: unknown lever "${id}"`);
+    }
+  }
+  return {
+    only,
+    rounds: count("rounds", values.rounds),
+    iterations: count("iterations", values.iterations),
+    render: values.render,
+  };
+}
+
+let values: ReturnType<typeof parseLeverFlags>;
+try {
+  values = parseLeverFlags();
+} catch (err) {
+  if (!isUsageError(err)) throw err;
+  process.stderr.write(`bench:levers: ${(err as Error).message}\n\n${usage}\n`);
+  process.exit(2);
+}
+installCleanupHandlers(() => {});
+const { rounds, iterations } = values;
 const chosen = levers.filter(
-  (lever) => values.only === undefined || values.only.split(",").includes(lever.id),
+  (lever) => values.only === undefined || values.only.includes(lever.id),
 );
 
 const rows: string[] = [];
@@ -147,19 +182,18 @@ if (values.render && values.only === undefined) {
 /** Starts a server and a client for one side of a lever; the client's median MB/s. */
 async function measure(side: Side): Promise<number> {
   const flags = side.noBase64Polyfill ? ["--no-base64-polyfill"] : [];
-  const server = spawn(
-    process.execPath,
-    [
-      "--import",
-      "tsx",
-      "bench/levers/lever-server.ts",
-      JSON.stringify(side.server ?? {}),
-      ...flags,
-    ],
-    { stdio: ["ignore", "pipe", "inherit"] },
-  );
+  const { command, args } = tsxArgs("bench/levers/lever-server.ts", [
+    JSON.stringify(side.server ?? {}),
+    ...flags,
+  ]);
+  const server = await startListening({
+    name: "lever-server",
+    command,
+    args,
+    readyPattern: /listening on (\S+)/,
+  });
   try {
-    const url = await readUrl(server);
+    const url = server.url;
     const client = spawn(
       process.execPath,
       [
@@ -187,16 +221,8 @@ async function measure(side: Side): Promise<number> {
     if (code !== 0) throw new Error(`lever client exited ${code}`);
     return (JSON.parse(output) as { medianMBps: number }).medianMBps;
   } finally {
-    server.kill("SIGTERM");
+    await server.stop();
   }
-}
-
-async function readUrl(child: ChildProcess): Promise<string> {
-  for await (const line of createInterface({ input: child.stdout as NodeJS.ReadableStream })) {
-    const match = /^listening (\S+)/.exec(line);
-    if (match) return match[1] as string;
-  }
-  throw new Error("lever server exited before it listened");
 }
 
 function median(values: number[]): number {

@@ -1,33 +1,14 @@
 /**
- * Writes a run's report files under the output folder:
- * bench-<timestamp>.json (every raw figure), .md and .html, and copies
- * named latest.json, latest.md and latest.html.
+ * The report: assembled from a run's results and conclusions, rendered for
+ * the terminal, as Markdown and as HTML from one outline, and written to
+ * files. The door of bench/report/.
  *
  * Library module of `npm run bench`; writes only under the folder it is given.
  */
-import { copyFile, mkdir, writeFile } from "node:fs/promises";
-import { join } from "node:path";
-import type { BenchReport } from "../results.js";
-import { renderHtml } from "./html.js";
-import { renderMarkdown } from "./markdown.js";
-
+export { buildReport, type RunRecord } from "./build-report.js";
+export { renderHtml } from "./html.js";
+export { renderMarkdown } from "./markdown.js";
+export { type Block, reportBlocks } from "./sections.js";
 export { renderTerminal } from "./terminal.js";
-
-/** Writes the files and returns their paths. */
-export async function writeReports(report: BenchReport, outDir: string): Promise<string[]> {
-  await mkdir(outDir, { recursive: true });
-  const stamp = report.startedAt.replaceAll(":", "-").replace(/\.\d+Z$/, "Z");
-  const files: [string, string][] = [
-    ["json", `${JSON.stringify(report, null, 2)}\n`],
-    ["md", renderMarkdown(report)],
-    ["html", renderHtml(report)],
-  ];
-  const written: string[] = [];
-  for (const [extension, text] of files) {
-    const path = join(outDir, `bench-${stamp}.${extension}`);
-    await writeFile(path, text);
-    await copyFile(path, join(outDir, `latest.${extension}`));
-    written.push(path);
-  }
-  return written;
-}
+export type { BenchReport } from "./types.js";
+export { writeReports } from "./write-reports.js";

@@ -1,21 +1,14 @@
 /**
- * The report as terminal text: the seed-shaped summary, one aligned table
- * per scenario and mode, generation cost, issue 4's targets and the
- * verdict. Colours only when asked (a TTY without NO_COLOR).
+ * The report as terminal text: the recommendation first, then the rule,
+ * the expectations, the sweeps and every scenario's table (report
+ * sections.ts), lines wrapped to the terminal's width. Colours only when
+ * asked (a TTY without NO_COLOR). Charts are in the HTML report.
  *
  * Library module of `npm run bench`; returns text, writes nothing.
  */
-import type { BenchReport } from "../results.js";
-import {
-  type Cell,
-  contextLines,
-  generationTable,
-  legendLines,
-  reportTables,
-  seedStyleLines,
-  type Table,
-  targetsTable,
-} from "./tables.js";
+import { reportBlocks } from "./sections.js";
+import type { Cell, Table } from "./tables.js";
+import type { BenchReport } from "./types.js";
 
 interface Style {
   bold(text: string): string;
@@ -37,71 +30,127 @@ function style(color: boolean): Style {
   };
 }
 
+/** Wraps text to width columns, continuation lines indented by indent. */
+export function wrap(text: string, width: number, indent = ""): string[] {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(/\s+/)) {
+    if (word === "") continue;
+    const next = line === "" ? word : `${line} ${word}`;
+    if (next.length > width && line !== "") {
+      lines.push(line);
+      line = `${indent}${word}`;
+    } else {
+      line = next;
+    }
+  }
+  if (line !== "") lines.push(line);
+  return lines;
+}
+
 /** Renders a table with columns padded to their widest cell. */
-export function renderTable(table: Table, s: Style = style(false)): string[] {
+export function renderTable(table: Table, s: Style = style(false), width = 100): string[] {
   const widths = table.header.map((title, i) =>
     Math.max(title.length, ...table.rows.map((row) => (row[i]?.text ?? "").length)),
   );
   const pad = (cell: Cell, i: number) => {
-    const width = widths[i] as number;
-    const text = cell.align === "right" ? cell.text.padStart(width) : cell.text.padEnd(width);
+    const w = widths[i] as number;
+    const text = cell.align === "right" ? cell.text.padStart(w) : cell.text.padEnd(w);
     return s.tone(text, cell.tone);
   };
   const lines = [s.bold(table.title)];
-  if (table.subtitle) lines.push(`  ${table.subtitle}`);
+  if (table.subtitle) lines.push(...wrap(table.subtitle, width - 2).map((line) => `  ${line}`));
   lines.push(
-    `  ${table.header.map((title, i) => (i === 0 ? title.padEnd(widths[i] as number) : title.padStart(widths[i] as number))).join("  ")}`,
+    `  ${table.header
+      .map((title, i) =>
+        table.rows.some((row) => row[i]?.align === "right")
+          ? title.padStart(widths[i] as number)
+          : title.padEnd(widths[i] as number),
+      )
+      .join("  ")}`,
   );
   for (const row of table.rows) {
     lines.push(`  ${row.map(pad).join("  ")}`);
   }
   for (const note of table.notes) {
-    lines.push(`  ${s.tone(note, note.startsWith("FAILED") ? "bad" : "muted")}`);
+    const tone = note.startsWith("FAILED") || note.startsWith("suspect") ? "bad" : "muted";
+    lines.push(...wrap(note, width - 2, "  ").map((line) => `  ${s.tone(line, tone)}`));
   }
   lines.push("");
   return lines;
 }
 
-/** The whole report as text for stdout. */
-export function renderTerminal(report: BenchReport, color: boolean): string {
-  const s = style(color);
-  const lines: string[] = [...contextLines(report), ""];
-  const seed = seedStyleLines(report);
-  if (seed.length > 0) {
-    lines.push(s.bold("Seed's sample results, this run's gRPC figures"), ...seed);
-  }
-  for (const table of reportTables(report)) {
-    lines.push(...renderTable(table, s));
-  }
-  const generation = generationTable(report);
-  if (generation) lines.push(...renderTable(generation, s));
-  const targets = targetsTable(report);
-  if (targets) lines.push(...renderTable(targets, s));
-  for (const check of report.sameBytes) {
-    if (check.rowsDiffering.length > 0) {
-      lines.push(
-        s.tone(
-          `Note: in ${check.scenario} transport-only, ${check.rowsDiffering.join(", ")} received other bytes than the gRPC row (another renderer?).`,
-          "muted",
-        ),
-      );
-    }
-  }
-  lines.push(...legendLines().map((line) => s.tone(line, "muted")), "");
-  lines.push(s.bold("Decision (the seed's rule)"));
-  const v = report.verdict;
-  for (const item of [v.primary, ...v.supporting]) {
-    const figures =
-      item.ratio === undefined
-        ? ""
-        : ` gRPC ${item.grpcFigure?.toFixed(1)} vs ${item.restRow} ${item.restFigure?.toFixed(1)} MB/s = ${item.ratio.toFixed(2)}× →`;
+/**
+ * A table whose cells are sentences (the expectations, the rule, the
+ * targets) reads better as one block per row than as columns.
+ */
+function renderRecords(table: Table, s: Style, width: number): string[] {
+  const lines = [s.bold(table.title)];
+  if (table.subtitle) lines.push(...wrap(table.subtitle, width - 2).map((line) => `  ${line}`));
+  // A first column without a title is a mark (✔ ✗ ≈ –) that leads the row's title.
+  const titleCells = table.header[0] === "" ? 2 : 1;
+  for (const row of table.rows) {
+    const heading = row
+      .slice(0, titleCells)
+      .map((cell) => cell.text)
+      .join(" ");
+    const tone = titleCells === 2 ? row[0]?.tone : undefined;
     lines.push(
-      `  ${item === v.primary ? "PRIMARY " : ""}${item.comparison}:${figures} ${item.decision}`,
+      ...wrap(`• ${heading}`, width - 2, "    ").map((line) => `  ${s.tone(s.bold(line), tone)}`),
     );
+    row.slice(titleCells).forEach((cell, i) => {
+      if (cell.text === "") return;
+      const title = table.header[i + titleCells] ?? "";
+      const text = title === "" ? cell.text : `${title}: ${cell.text}`;
+      lines.push(
+        ...wrap(text, width - 4, "      ").map((line) => `    ${s.tone(line, cell.tone)}`),
+      );
+    });
   }
-  lines.push(s.bold(v.summary));
-  if (report.failures > 0) {
-    lines.push(s.tone(`${report.failures} row(s) FAILED; see the notes under the tables.`, "bad"));
+  for (const note of table.notes) {
+    lines.push(...wrap(note, width - 2, "  ").map((line) => `  ${s.tone(line, "muted")}`));
+  }
+  lines.push("");
+  return lines;
+}
+
+const recordTables = new Set(["expectations", "decision-rule"]);
+
+/** The whole report as text for stdout; width is the terminal's (default 100 columns). */
+export function renderTerminal(report: BenchReport, color: boolean, width = 100): string {
+  const s = style(color);
+  const lines: string[] = [];
+  for (const block of reportBlocks(report)) {
+    switch (block.kind) {
+      case "title":
+        lines.push(s.bold(block.text), "");
+        break;
+      case "heading":
+        lines.push(s.bold(`== ${block.text} ==`), "");
+        break;
+      case "paragraph":
+        lines.push(
+          ...wrap(block.text, width).map((line) => (block.strong ? s.bold(line) : line)),
+          "",
+        );
+        break;
+      case "list":
+        for (const item of block.items) lines.push(...wrap(`- ${item}`, width, "  "));
+        lines.push("");
+        break;
+      case "table":
+        lines.push(
+          ...(recordTables.has(block.table.key)
+            ? renderRecords(block.table, s, width)
+            : renderTable(block.table, s, width)),
+        );
+        break;
+      case "code":
+        lines.push(...block.lines.map((line) => `  ${line}`), "");
+        break;
+      case "chart":
+        break;
+    }
   }
   return `${lines.join("\n")}\n`;
 }

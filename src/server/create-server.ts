@@ -208,7 +208,6 @@ function createRoutes(parts: ServerParts, shutdownSignal: AbortSignal): Route[] 
           renderer: generator.rendererName,
           cache: generator.cacheStats(),
           active_calls: calls.size,
-          process: processStats(),
         },
       }),
       metrics: () => metrics.render(),
@@ -280,21 +279,6 @@ function loadRendererOrFail(prefer: RendererName | "auto") {
   } catch (err) {
     throw new ModelMoraError("renderer", (err as Error).message, { cause: err });
   }
-}
-
-/**
- * The server process's CPU time and memory, so a benchmark on another
- * machine can report the server's cost next to its throughput.
- */
-function processStats() {
-  const usage = process.resourceUsage();
-  return {
-    cpu_user_us: usage.userCPUTime,
-    cpu_system_us: usage.systemCPUTime,
-    rss_bytes: process.memoryUsage.rss(),
-    // maxRSS is in kilobytes.
-    max_rss_bytes: usage.maxRSS * 1024,
-  };
 }
 
 function listenError(err: unknown, port: number, host: string): Error {

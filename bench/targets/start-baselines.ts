@@ -1,26 +1,33 @@
 /**
  * Starts the baselines, each in its own process: bare Node HTTP/2 and
- * HTTP/1.1 streams, the @grpc/grpc-js server, and the seed's Python grpcio
- * server when a Python with grpcio is there. A baseline that can't start is
+ * HTTP/1.1 streams, the @grpc/grpc-js server, and the proof of concept's
+ * Python grpcio server when a Python with grpcio is there (bench/baselines/). A baseline that can't start is
  * skipped with one line saying why.
  *
  * Library module of `npm run bench`; reads no flags or environment.
  */
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { procfsStats } from "../process-stats.js";
-import type { ProcessInfo } from "../results.js";
-import type { BaselineEndpoint, BaselineRowsOptions } from "../rows.js";
-import { type ListeningProcess, repoRoot, startListening, tsxArgs } from "../server-process.js";
-import { protoPath } from "./grpc-js-proto.js";
+import { protoPath } from "../baselines/grpc-js-proto.js";
+import type { BaselineEndpoint, BaselineEndpoints } from "../clients/index.js";
+import {
+  type ListeningProcess,
+  type ProcessInfo,
+  repoRoot,
+  startListening,
+  tsxArgs,
+} from "./listening-process.js";
+import { procfsStats } from "./process-stats.js";
 
 /** Options for startBaselines. */
 export interface StartBaselinesOptions {
   /** Which baselines: the ids of baselineRowIds, already filtered. */
   wanted: ReadonlySet<string>;
-  windowBytes: number;
+  /** Flags every Node baseline gets (--chunk-bytes, --window-bytes, --renderer). */
+  args: readonly string[];
+  /** The chunk size the baselines cut at, bytes (the grpcio baseline's flag). */
   chunkBytes: number;
-  renderer?: string;
+  /** The Python interpreter with grpcio. */
   python: string;
   /** The fixed prompt and the (model, count) images the grpcio baseline must hold. */
   fixedPrompt: string;
@@ -33,22 +40,16 @@ export interface StartBaselinesOptions {
 
 /** Running baselines. */
 export interface Baselines {
-  readonly endpoints: Omit<BaselineRowsOptions, "windowBytes" | "chunkBytes">;
+  readonly endpoints: BaselineEndpoints;
   readonly processes: readonly ProcessInfo[];
   stop(): Promise<void>;
 }
 
-const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
+const here = (file: string) => fileURLToPath(new URL(`../baselines/${file}`, import.meta.url));
 
 /** Starts the wanted baselines in parallel (the Python one after bare-h1, which feeds it). */
 export async function startBaselines(options: StartBaselinesOptions): Promise<Baselines> {
-  const common = [
-    "--chunk-bytes",
-    String(options.chunkBytes),
-    "--window-bytes",
-    String(options.windowBytes),
-  ];
-  if (options.renderer !== undefined) common.push("--renderer", options.renderer);
+  const common = options.args;
   const started: ListeningProcess[] = [];
   const endpoint = (process: ListeningProcess): BaselineEndpoint => ({
     url: process.url,
@@ -81,11 +82,11 @@ export async function startBaselines(options: StartBaselinesOptions): Promise<Ba
   const wantsGrpcJs = options.wanted.has("grpc-js") || options.wanted.has("grpc-js-client");
   // The grpcio baseline fetches its images from bare-h1, so bare-h1 starts when either is wanted.
   const [bareH2, bareH1, grpcJs] = await Promise.all([
-    wantsBare("bare-h2") ? start("bare-h2", "./bare-server.ts", ["--http", "2"]) : undefined,
+    wantsBare("bare-h2") ? start("bare-h2", "bare-server.ts", ["--http", "2"]) : undefined,
     wantsBare("bare-h1") || wantsGrpcio
-      ? start("bare-h1", "./bare-server.ts", ["--http", "1.1"])
+      ? start("bare-h1", "bare-server.ts", ["--http", "1.1"])
       : undefined,
-    wantsGrpcJs ? start("grpc-js", "./grpc-js-server.ts", []) : undefined,
+    wantsGrpcJs ? start("grpc-js", "grpc-js-server.ts", []) : undefined,
   ]);
 
   let grpcio: ListeningProcess | undefined;
@@ -104,7 +105,7 @@ export async function startBaselines(options: StartBaselinesOptions): Promise<Ba
           name: "grpcio",
           command: options.python,
           args: [
-            here("./grpcio-server.py"),
+            here("grpcio-server.py"),
             "--proto",
             protoPath,
             "--chunk-bytes",

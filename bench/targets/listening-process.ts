@@ -11,7 +11,17 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
 /** The repository's root folder. */
-export const repoRoot = fileURLToPath(new URL("..", import.meta.url));
+export const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
+
+/** A process the bench started or targeted. */
+export interface ProcessInfo {
+  readonly id: string;
+  readonly url: string;
+  readonly pid?: number;
+  readonly command?: readonly string[];
+  readonly banner?: string;
+  readonly notes?: string;
+}
 
 /** A child process that is listening. */
 export interface ListeningProcess {

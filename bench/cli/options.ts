@@ -1,31 +1,26 @@
 /**
- * The bench's flags, their defaults, and the three profiles (full, --quick,
- * --smoke) that decide how many iterations each scenario runs.
+ * The bench's flags and their defaults, resolved into one BenchOptions with
+ * the iteration plans of the chosen profile (full, --quick, --smoke).
  *
  * Library module of `npm run bench`; parses the argv it is given (see
- * `usage`) and reads NO_COLOR from the environment for the output.
+ * usage.ts) and reads nothing from the environment.
  */
 import { parseArgs } from "node:util";
+import {
+  type FixedScenarioId,
+  type IterationPlan,
+  type Mode,
+  type Plans,
+  type Profile,
+  profiles,
+  type ScenarioId,
+  scenarioIds,
+  sweepIds,
+} from "./profiles.js";
+import { serverFlags } from "./server-flags.js";
+import { UsageError } from "./usage-error.js";
 
-/** The scenarios, in the order they run. */
-export const scenarioIds = ["single", "load", "small", "unary", "memory"] as const;
-export type ScenarioId = (typeof scenarioIds)[number];
-
-/** End-to-end (every image generated) or transport-only (the same bytes from the cache). */
-export type Mode = "transport" | "e2e";
-
-/** How many iterations a scenario runs in one mode. */
-export interface IterationPlan {
-  /** Measured iterations (tinybench `iterations`: the minimum). */
-  readonly iterations: number;
-  /** Unmeasured iterations first (tinybench warmup); 0 turns warmup off. */
-  readonly warmupIterations: number;
-  /** Time budget per row in ms (tinybench `time`): runs go on until both are met. */
-  readonly timeMs: number;
-}
-
-/** How much a run measures. */
-export type Profile = "full" | "quick" | "smoke";
+export { type IterationPlan, type Mode, type Profile, type ScenarioId, scenarioIds };
 
 /** Everything a run needs to know, resolved from flags and profile. */
 export interface BenchOptions {
@@ -38,6 +33,12 @@ export interface BenchOptions {
   readonly baselineFilter?: readonly string[];
   /** Protocol row ids to keep (prefix match); undefined keeps all. */
   readonly protocolFilter?: readonly string[];
+  /**
+   * Run the browser rows (headless Chromium; skipped with one line without
+   * it). Default: yes in a full and a quick run, no with --smoke; --browser
+   * runs them alone, --no-browser leaves them out.
+   */
+  readonly browserRows: boolean;
   readonly scenarios: readonly ScenarioId[];
   readonly modes: readonly Mode[];
   /** Model of the single, load and memory scenarios. */
@@ -56,105 +57,43 @@ export interface BenchOptions {
   readonly memoryBatch: number;
   /** Load clients share one connection, or each opens its own. */
   readonly connections: "shared" | "per-client";
-  /** Iteration plans, by scenario and mode (unary and memory use "transport"). */
-  readonly plans: Readonly<Record<ScenarioId, Readonly<Record<Mode, IterationPlan | undefined>>>>;
+  /** Iteration plans of the fixed scenarios, by scenario and mode (unary and memory use "transport"). */
+  readonly plans: Readonly<Plans>;
+  /** The payload sweep: one image of each model per request, transport-only. */
+  readonly payloadModels: readonly string[];
+  /** Its iterations per round, by model. */
+  readonly payloadPlan: (model: string) => IterationPlan;
+  /** The concurrency sweep: concurrent streams at each level, each one image of concurrencyModel. */
+  readonly concurrencyStreams: readonly number[];
+  readonly concurrencyModel: string;
+  /** Its iterations per round, by level. */
+  readonly concurrencyPlan: (streams: number) => IterationPlan;
+  /** The open-loop scenario: offered loads in requests per second, and how long each runs, ms. */
+  readonly openLoopRatesRps: readonly number[];
+  readonly openLoopDurationMs: number;
   /** HTTP/2 windows of every h2 client (and of the bare h2 baseline server), in bytes. */
   readonly windowBytes: number;
   /** --chunk-bytes of the spawned server and baselines; undefined keeps the server's default. */
   readonly chunkBytes?: number;
   /** --renderer of the spawned server and baselines. */
   readonly renderer?: string;
+  /** The pass-through flags (server-flags.ts) for the spawned server, e.g. ["--chunk-bytes", "500000"]. */
+  readonly serverArgs: readonly string[];
+  /** The pass-through flags that the Node baselines get too. */
+  readonly baselineServerArgs: readonly string[];
   /** Sent as x-api-key to the server under test. */
   readonly apiKey?: string;
   /** Sent as authorization: Bearer to the server under test. */
   readonly token?: string;
   /** Folder for the report files. */
   readonly outDir: string;
-  /** Python with grpcio for the seed's-stack baseline. */
+  /** Python with grpcio for the proof of concept's-stack baseline. */
   readonly python: string;
   /** The flags as given, for the report. */
   readonly argv: readonly string[];
 }
 
-/** A flag value the user got wrong. */
-export class UsageError extends Error {
-  override readonly name = "UsageError";
-}
-
-/** The help text. */
-export const usage = `Usage: npm run bench -- [flags]
-
-Compares gRPC, gRPC-Web, Connect (binary, JSON) and REST over HTTP/1.1 and
-HTTP/2 against a ModelMora server, with bare-Node, grpc-js and Python grpcio
-baselines, and applies the seed's decision rule. See bench/README.md.
-
-Target
-  --url URL              measure a running server instead of spawning one
-  --api-key KEY          send x-api-key: KEY to the server
-  --token TOKEN          send authorization: Bearer TOKEN to the server
-  --chunk-bytes N        the spawned server's and baselines' --chunk-bytes
-  --renderer NAME        the spawned server's and baselines' --renderer
-  --no-baselines         skip the baselines
-  --baselines LIST       keep these baselines: bare-h2,bare-h1,grpc-js,grpc-js-client,grpcio
-  --python PATH          Python with grpcio for the grpcio baseline (/usr/bin/python3)
-
-What to measure
-  --protocols LIST       keep these rows: grpc,grpc-web-h1,grpc-web-h2,connect-h1,connect-h2,
-                         connect-json-h1,connect-json-h2,rest-h1,rest-h2, or families
-                         (grpc-web, connect, connect-json, rest; "grpc" is gRPC alone)
-  --scenarios LIST       single,load,small,unary,memory (default: all; --quick: no memory)
-  --mode M               transport, e2e or both (default both)
-  --model ID             model of single/load/memory (noise-1000)
-  --batch N              batch_size of the single request (10)
-  --clients N            clients of the load scenario (10)
-  --load-batch N         batch_size of each load client (5)
-  --connections C        load clients share one connection (shared) or not (per-client, default)
-  --memory-streams N     concurrent streams of the memory scenario (100)
-  --window-bytes N       HTTP/2 windows of the clients (16777216)
-  --iterations N         measured iterations of every streaming scenario
-  --time MS              minimum time per row in ms (tinybench time)
-
-Profiles and output
-  --quick                fewer iterations, no memory scenario, no e2e load: < 1 minute
-  --smoke                tiny sizes, 1 iteration; exit code 1 on any failure (CI)
-  --out DIR              report folder (results)
-  -h, --help             this text
-
-Environment: NO_COLOR turns colours off. The spawned server also reads its
-MODELMORA_* variables (npm run serve -- --help).`;
-
 const defaultWindowBytes = 16 * 1024 * 1024;
-
-function plan(iterations: number, warmupIterations: number, timeMs = 0): IterationPlan {
-  return { iterations, warmupIterations, timeMs };
-}
-
-type Plans = Record<ScenarioId, Record<Mode, IterationPlan | undefined>>;
-
-/** Iterations per profile. e2e warmups are 0: every warmup would generate images. */
-const profilePlans: Record<Profile, Plans> = {
-  full: {
-    single: { transport: plan(10, 2), e2e: plan(4, 0) },
-    load: { transport: plan(3, 1), e2e: plan(2, 0) },
-    small: { transport: plan(100, 10), e2e: plan(30, 0) },
-    unary: { transport: plan(200, 20, 300), e2e: undefined },
-    memory: { transport: plan(1, 0), e2e: undefined },
-  },
-  quick: {
-    single: { transport: plan(3, 1), e2e: plan(1, 0) },
-    load: { transport: plan(1, 0), e2e: undefined },
-    small: { transport: plan(20, 3), e2e: plan(5, 0) },
-    unary: { transport: plan(50, 5, 100), e2e: undefined },
-    memory: { transport: undefined, e2e: undefined },
-  },
-  smoke: {
-    single: { transport: plan(1, 0), e2e: plan(1, 0) },
-    load: { transport: plan(1, 0), e2e: plan(1, 0) },
-    small: { transport: plan(1, 0), e2e: plan(1, 0) },
-    unary: { transport: plan(3, 0), e2e: undefined },
-    memory: { transport: plan(1, 0), e2e: undefined },
-  },
-};
 
 /** Parses argv into options. Throws UsageError; returns undefined for --help. */
 export function optionsFromArgs(argv: readonly string[]): BenchOptions | undefined {
@@ -165,13 +104,16 @@ export function optionsFromArgs(argv: readonly string[]): BenchOptions | undefin
       url: { type: "string" },
       "api-key": { type: "string" },
       token: { type: "string" },
-      "chunk-bytes": { type: "string" },
-      renderer: { type: "string" },
+      ...Object.fromEntries(serverFlags.map((flag) => [flag.name, { type: "string" as const }])),
       "no-baselines": { type: "boolean" },
       baselines: { type: "string" },
       python: { type: "string" },
       protocols: { type: "string" },
       scenarios: { type: "string" },
+      sweep: { type: "boolean" },
+      "no-sweep": { type: "boolean" },
+      browser: { type: "boolean" },
+      "no-browser": { type: "boolean" },
       mode: { type: "string" },
       model: { type: "string" },
       batch: { type: "string" },
@@ -179,7 +121,11 @@ export function optionsFromArgs(argv: readonly string[]): BenchOptions | undefin
       "load-batch": { type: "string" },
       connections: { type: "string" },
       "memory-streams": { type: "string" },
+      sizes: { type: "string" },
+      streams: { type: "string" },
+      rates: { type: "string" },
       "window-bytes": { type: "string" },
+      rounds: { type: "string" },
       iterations: { type: "string" },
       time: { type: "string" },
       quick: { type: "boolean" },
@@ -194,7 +140,22 @@ export function optionsFromArgs(argv: readonly string[]): BenchOptions | undefin
   if (values.quick && values.smoke) {
     throw new UsageError("--quick and --smoke are alternatives; give one");
   }
+  if (values.sweep && values["no-sweep"]) {
+    throw new UsageError("--sweep and --no-sweep are alternatives; give one");
+  }
+  if (values.browser && values["no-browser"]) {
+    throw new UsageError("--browser and --no-browser are alternatives; give one");
+  }
+  if (values.browser && (values.protocols !== undefined || values.sweep)) {
+    throw new UsageError(
+      "--browser runs the browser rows alone; leave out --protocols and --sweep",
+    );
+  }
+  if (values.sweep && values.scenarios !== undefined) {
+    throw new UsageError("--sweep is --scenarios payload,concurrency; give one or the other");
+  }
   const profile: Profile = values.smoke ? "smoke" : values.quick ? "quick" : "full";
+  const settings = profiles[profile];
   const int = (name: string, text: string | undefined, fallback: number, min = 1): number => {
     if (text === undefined) return fallback;
     const value = Number(text);
@@ -210,9 +171,20 @@ export function optionsFromArgs(argv: readonly string[]): BenchOptions | undefin
           .split(",")
           .map((item) => item.trim())
           .filter((item) => item !== "");
+  const intList = (name: string, text: string | undefined): number[] | undefined => {
+    const items = list(text);
+    if (items !== undefined && items.length === 0) {
+      throw new UsageError(`--${name} needs at least one value`);
+    }
+    return items?.map((item) => int(name, item, 1));
+  };
 
   let scenarios: ScenarioId[];
-  const scenarioList = list(values.scenarios);
+  // The browser rows run the single, load and small scenarios (clients/target-rows.ts).
+  const browserScenarios = ["single", "load", "small"];
+  const scenarioList = values.sweep
+    ? [...sweepIds]
+    : (list(values.scenarios) ?? (values.browser ? browserScenarios : undefined));
   if (scenarioList !== undefined) {
     for (const id of scenarioList) {
       if (!(scenarioIds as readonly string[]).includes(id)) {
@@ -223,6 +195,9 @@ export function optionsFromArgs(argv: readonly string[]): BenchOptions | undefin
   } else {
     scenarios =
       profile === "quick" ? scenarioIds.filter((id) => id !== "memory") : [...scenarioIds];
+  }
+  if (values["no-sweep"]) {
+    scenarios = scenarios.filter((id) => !sweepIds.includes(id));
   }
 
   const mode = values.mode ?? "both";
@@ -250,56 +225,85 @@ export function optionsFromArgs(argv: readonly string[]): BenchOptions | undefin
     }
   }
 
+  const rounds = values.rounds === undefined ? undefined : int("rounds", values.rounds, 1);
   const iterations =
     values.iterations === undefined ? undefined : int("iterations", values.iterations, 1);
   const timeMs = values.time === undefined ? undefined : int("time", values.time, 0, 0);
-  const base = profilePlans[profile];
+  const serverArgs: string[] = [];
+  const baselineServerArgs: string[] = [];
+  const flagValues = values as Record<string, string | boolean | undefined>;
+  for (const flag of serverFlags) {
+    const value = flagValues[flag.name];
+    if (typeof value !== "string") continue;
+    if (flag.minimum !== undefined) int(flag.name, value, flag.minimum, flag.minimum);
+    serverArgs.push(`--${flag.name}`, value);
+    if (flag.baselines) baselineServerArgs.push(`--${flag.name}`, value);
+  }
+
+  /** A profile's plan with --rounds, --iterations and --time applied. */
+  const adjust = (p: IterationPlan, streaming: boolean): IterationPlan => ({
+    rounds: rounds ?? p.rounds,
+    // --iterations and --time apply to the streaming scenarios; unary keeps
+    // its own, larger count of fast calls.
+    iterations: streaming ? (iterations ?? p.iterations) : p.iterations,
+    warmupIterations: p.warmupIterations,
+    timeMs: streaming ? (timeMs ?? p.timeMs) : p.timeMs,
+  });
+  const fixedIds: FixedScenarioId[] = ["single", "load", "small", "unary", "memory"];
   const plans = Object.fromEntries(
-    scenarioIds.map((id) => [
+    fixedIds.map((id) => [
       id,
       Object.fromEntries(
         (["transport", "e2e"] as const).map((m) => {
-          const p = base[id][m];
-          // --iterations and --time apply to the streaming scenarios; unary
-          // keeps its own, larger count of fast calls.
-          if (p === undefined || id === "unary" || id === "memory") return [m, p];
-          return [
-            m,
-            {
-              iterations: iterations ?? p.iterations,
-              warmupIterations: p.warmupIterations,
-              timeMs: timeMs ?? p.timeMs,
-            },
-          ];
+          const p = settings.plans[id][m];
+          if (p === undefined) return [m, undefined];
+          // The memory scenario is one round on a fresh server (see scenarios/specs.ts).
+          if (id === "memory") return [m, p];
+          return [m, adjust(p, id !== "unary")];
         }),
       ),
     ]),
   ) as unknown as Plans;
+  const sweepPlan = (count: number, warmupIterations: number): IterationPlan => ({
+    rounds: rounds ?? settings.rounds,
+    iterations: count,
+    warmupIterations,
+    timeMs: 0,
+  });
   const smoke = profile === "smoke";
   return {
     profile,
     url: values.url,
     baselines: !values["no-baselines"],
     baselineFilter: list(values.baselines),
-    protocolFilter: list(values.protocols),
+    protocolFilter: values.browser ? ["browser"] : list(values.protocols),
+    browserRows: values.browser === true || (!values["no-browser"] && !smoke),
     scenarios,
     modes,
     model: values.model ?? "noise-1000",
     batch: int("batch", values.batch, smoke ? 1 : 10),
     clients: int("clients", values.clients, smoke ? 2 : 10),
-    loadBatch: int("load-batch", values["load-batch"], smoke ? 1 : 5),
+    // --quick: 2 images per load client (60 MB an iteration instead of 150 MB).
+    loadBatch: int("load-batch", values["load-batch"], smoke ? 1 : profile === "quick" ? 2 : 5),
     smallModel: "thumb-64",
     smallBatch: smoke ? 2 : 10,
     memoryStreams: int("memory-streams", values["memory-streams"], smoke ? 3 : 100),
     memoryBatch: smoke ? 1 : 10,
     connections,
     plans,
+    payloadModels: list(values.sizes) ?? settings.payloadModels,
+    payloadPlan: (model) => sweepPlan(settings.payloadIterations(model), smoke ? 0 : 1),
+    concurrencyStreams: intList("streams", values.streams) ?? settings.concurrencyStreams,
+    concurrencyModel: smoke ? "noise-10k" : "noise-1m",
+    concurrencyPlan: (streams) => sweepPlan(settings.concurrencyIterations(streams), 0),
+    openLoopRatesRps: intList("rates", values.rates) ?? settings.openLoopRatesRps,
+    openLoopDurationMs: settings.openLoopDurationMs,
     windowBytes: int("window-bytes", values["window-bytes"], defaultWindowBytes, 65_535),
     chunkBytes:
-      values["chunk-bytes"] === undefined
-        ? undefined
-        : int("chunk-bytes", values["chunk-bytes"], 1_000_000),
-    renderer: values.renderer,
+      typeof flagValues["chunk-bytes"] === "string" ? Number(flagValues["chunk-bytes"]) : undefined,
+    renderer: typeof flagValues.renderer === "string" ? flagValues.renderer : undefined,
+    serverArgs,
+    baselineServerArgs,
     apiKey: values["api-key"],
     token: values.token,
     outDir: values.out ?? "results",

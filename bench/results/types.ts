@@ -1,11 +1,12 @@
 /**
  * The shape of a bench run's figures: what bench-<timestamp>.json holds and
  * what every report renders. Units are in the names; MB is 10^6 bytes, as
- * in the seed.
+ * in the proof of concept.
  *
  * Library module of `npm run bench`; reads no flags or environment.
  */
-import type { Mode, ScenarioId } from "./options.js";
+import type { Mode, ScenarioId } from "../cli/index.js";
+import type { Ratio, Spread } from "./spread.js";
 
 /** Summary of a set of samples (ms unless said otherwise). */
 export interface Distribution {
@@ -27,7 +28,7 @@ export interface SingleFigures {
   readonly payloadBytes: number;
   /** payloadBytes / totalMs, in MB/s. */
   readonly throughputMBps: number;
-  /** totalMs / chunks (the seed's "Avg latency/chunk"). */
+  /** totalMs / chunks (the proof of concept's "Avg latency/chunk"). */
   readonly avgChunkLatencyMs: number;
   readonly chunks: number;
   /** True where chunks are the server's writes, not messages (REST, bare). */
@@ -79,10 +80,94 @@ export interface WireFigures {
   readonly connections?: number;
 }
 
+/** Figures of an open-loop run: requests started on a schedule. */
+export interface OpenLoopFigures {
+  /** Offered load, requests per second. */
+  readonly rateRps: number;
+  /** How long requests were started for, ms. */
+  readonly durationMs: number;
+  readonly scheduled: number;
+  readonly completed: number;
+  readonly failed: number;
+  /** Completed requests per second of elapsed time. */
+  readonly achievedRps: number;
+  /** Latency from each request's scheduled start to its last byte, ms. */
+  readonly latency: Distribution;
+  /** The most a request started behind its schedule: the client's own lag, ms. */
+  readonly maxStartLagMs: number;
+  /** The most requests in flight at once. */
+  readonly maxInFlight: number;
+  /** Scheduling stopped: too many requests in flight (the server did not keep up at all). */
+  readonly overloaded: boolean;
+}
+
+/** One round of a row: its figures over that round alone. */
+export interface RoundFigures {
+  /** Measured iterations (requests, load rounds or calls) in the round. */
+  readonly iterations: number;
+  /** Client requests in the round (iterations × clients for load). */
+  readonly requests: number;
+  /** Image bytes received in the round. */
+  readonly payloadBytes: number;
+  /** Sum of the iterations' timed parts, ms. */
+  readonly timedMs: number;
+  /** The round's headline: MB/s (payload / timed), or calls/s for unary. */
+  readonly headline: number;
+  /** The serving process's CPU over the round, ms. */
+  readonly serverCpuMs?: number;
+  /** The bench's own CPU over the round (verification left out), ms. */
+  readonly clientCpuMs?: number;
+  /** Largest server RSS seen in the round, bytes. */
+  readonly peakRssBytes?: number;
+}
+
+/** A step of a sweep or of the open-loop scenario. */
+export type Step =
+  | { readonly kind: "payload"; readonly model: string }
+  | {
+      readonly kind: "concurrency";
+      readonly streams: number;
+      readonly connections: "shared" | "per-client";
+    }
+  | { readonly kind: "open-loop"; readonly workload: "small" | "unary"; readonly rateRps: number };
+
+/** A ratio of two rows' figures, flagged when it cannot be trusted. */
+export interface RatioFigure extends Ratio {
+  /**
+   * The row beat its own bare ceiling by more than the spread: the machine
+   * was busy or the baseline under-ran, so the ratio is not a result.
+   */
+  readonly suspect?: boolean;
+}
+
+/**
+ * Sizes of the same messages in protobuf and in JSON, as the server sent
+ * them (bytes of the message body, without HTTP or envelope framing).
+ */
+export interface MessageSizes {
+  /** The ListModels answer: Connect binary, Connect JSON, and REST's GET /v1/models. */
+  readonly listModels: {
+    readonly protobufBytes: number;
+    readonly jsonBytes: number;
+    readonly restBytes?: number;
+  };
+  /** The first StreamInference message (image chunk) of the model below. */
+  readonly chunk: {
+    readonly model: string;
+    /** Bytes of its data field. */
+    readonly dataBytes: number;
+    readonly protobufBytes: number;
+    readonly jsonBytes: number;
+    /** The same message with an empty data field: the chunk's metadata alone (encoded here with protobuf-es). */
+    readonly metadataProtobufBytes: number;
+    readonly metadataJsonBytes: number;
+  };
+}
+
 /** The serving process's cost over the measured iterations. */
 export interface ServerFigures {
-  /** "healthz" (the server's GET /healthz), "procfs" (/proc/PID), or "none". */
-  readonly source: "healthz" | "procfs" | "none";
+  /** "metrics" (the server's GET /metrics, RSS from /proc when spawned), "procfs" (/proc/PID), or "none". */
+  readonly source: "metrics" | "procfs" | "none";
   /** CPU time (user+system) per request, ms. */
   readonly cpuMsPerRequest?: number;
   /** CPU time per MB of payload, ms. */
@@ -101,6 +186,14 @@ export interface RowResult {
   readonly row: string;
   readonly label: string;
   readonly kind: "protocol" | "baseline";
+  /** The client stack: "node", and "python" or "browser" where those rows exist. */
+  readonly client: string;
+  /** The protocol family of a protocol row (grpc, grpc-web, connect, connect-json, rest). */
+  readonly protocol?: string;
+  /** The client library, e.g. "connect-node", "wire", "node:http". */
+  readonly library: string;
+  /** A row that explains another (wire clients), never picked by the recommendation. */
+  readonly diagnostic?: boolean;
   readonly httpVersion: "1.1" | "2";
   /** How it is measured: client → server. */
   readonly description: string;
@@ -113,8 +206,12 @@ export interface RowResult {
     readonly clients: number;
     readonly connections: "shared" | "per-client";
   };
-  /** Measured iterations (tinybench samples). */
+  /** Which step of a sweep (or of the open-loop scenario) this is; undefined elsewhere. */
+  readonly step?: Step;
+  /** Measured iterations over every round (tinybench samples). */
   readonly iterations: number;
+  /** Each round's figures, in the order they ran. */
+  readonly rounds?: readonly RoundFigures[];
   /** Requests verified: images checked for size and sha256. */
   readonly verification: {
     readonly requests: number;
@@ -126,67 +223,41 @@ export interface RowResult {
   readonly single?: SingleFigures;
   readonly load?: LoadFigures;
   readonly unary?: UnaryFigures;
+  readonly openLoop?: OpenLoopFigures;
   readonly wire?: WireFigures;
   readonly server?: ServerFigures;
   /** The bench process's own CPU time (user+system) per request, ms: shows when the client is the bottleneck. */
   readonly clientCpuMsPerRequest?: number;
-  /** The headline figure: MB/s (single, small), aggregate MB/s (load, memory), calls/s (unary). */
+  /**
+   * The headline figure, the median of the rounds' headlines: MB/s (single,
+   * small, payload), aggregate MB/s (load, memory, concurrency), calls/s
+   * (unary), completed requests per second (open loop).
+   */
   readonly headline?: number;
-  readonly headlineUnit?: "MB/s" | "calls/s";
-  /** headline / the reference rows' headline in the same scenario and mode. */
+  readonly headlineUnit?: "MB/s" | "calls/s" | "requests/s";
+  /** The headline's spread over the rounds. */
+  readonly spread?: Spread;
+  /** CPU per MB of payload over the rounds, ms: the server's and the client's. */
+  readonly cpuPerMB?: { readonly server?: Spread; readonly client?: Spread };
+  /** headline / the reference rows' headline in the same scenario, mode and step. */
   readonly ratios?: {
     /** vs bare Node of the same HTTP version. */
-    readonly bare?: number;
+    readonly bare?: RatioFigure;
     readonly bareRow?: string;
     /** vs the grpc-js server (with the connect-node gRPC client). */
-    readonly grpcJs?: number;
+    readonly grpcJs?: RatioFigure;
   };
-  /** tinybench's own summary of the task. */
-  readonly tinybench?: {
+  /** tinybench's own summary of the task, per round. */
+  readonly tinybench?: readonly {
     readonly state: string;
     readonly samples: number;
     readonly meanMs?: number;
     readonly p50Ms?: number;
-    readonly p75Ms?: number;
     readonly p99Ms?: number;
     readonly rmePercent?: number;
-    readonly throughputOpsPerSecond?: number;
-    /** Every measured sample, ms (µs precision), sorted (as tinybench keeps them). */
-    readonly samplesMs?: readonly number[];
-  };
-}
-
-/** A check of one of issue 4's targets. */
-export interface TargetCheck {
-  readonly target: string;
-  readonly row: string;
-  readonly measured?: number;
-  readonly threshold: number;
-  readonly unit: string;
-  readonly met?: boolean;
-  readonly comparison: string;
-}
-
-/** The seed's decision rule applied to one comparison. */
-export interface VerdictItem {
-  readonly comparison: string;
-  readonly scenario: ScenarioId;
-  readonly mode: Mode;
-  readonly grpcRow: string;
-  readonly restRow: string;
-  readonly grpcFigure?: number;
-  readonly restFigure?: number;
-  readonly unit: string;
-  /** grpc / rest. */
-  readonly ratio?: number;
-  readonly decision: string;
-}
-
-/** The verdict: the primary comparison and the supporting ones. */
-export interface Verdict {
-  readonly primary: VerdictItem;
-  readonly supporting: readonly VerdictItem[];
-  readonly summary: string;
+  }[];
+  /** Every measured sample over the rounds, ms (µs precision). */
+  readonly samplesMs?: readonly number[];
 }
 
 /** Generation cost of a row: e2e minus transport-only. */
@@ -204,52 +275,4 @@ export interface GenerationCost {
   readonly serverCpuTransportMs?: number;
   readonly serverCpuE2eMs?: number;
   readonly serverCpuGenerationMs?: number;
-}
-
-/** A process the bench started or targeted. */
-export interface ProcessInfo {
-  readonly id: string;
-  readonly url: string;
-  readonly pid?: number;
-  readonly command?: readonly string[];
-  readonly banner?: string;
-  readonly notes?: string;
-}
-
-/** The whole report. */
-export interface BenchReport {
-  readonly formatVersion: 1;
-  readonly startedAt: string;
-  readonly finishedAt: string;
-  readonly wallMs: number;
-  readonly profile: string;
-  readonly argv: readonly string[];
-  readonly options: Record<string, unknown>;
-  readonly machine: Record<string, unknown>;
-  readonly packages: Record<string, string>;
-  readonly git?: { readonly commit?: string; readonly dirty?: boolean };
-  readonly target: ProcessInfo & {
-    readonly spawned: boolean;
-    readonly renderer?: string;
-    readonly chunkBytes?: number;
-    readonly maxBatchSize?: number;
-  };
-  readonly baselines: readonly ProcessInfo[];
-  /** One line per row or baseline that could not run, and why. */
-  readonly skipped: readonly {
-    readonly row: string;
-    readonly reason: string;
-    /** Set when it should have run: counted in failures. */
-    readonly failure?: boolean;
-  }[];
-  readonly results: readonly RowResult[];
-  readonly generation: readonly GenerationCost[];
-  readonly verdict: Verdict;
-  readonly targets: readonly TargetCheck[];
-  /** Whether baselines served the same bytes as the server under test (transport-only). */
-  readonly sameBytes: readonly {
-    readonly scenario: ScenarioId;
-    readonly rowsDiffering: string[];
-  }[];
-  readonly failures: number;
 }

@@ -9,7 +9,7 @@ import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
-import { repoRoot } from "./server-process.js";
+import { repoRoot } from "../targets/index.js";
 
 /**
  * The machine and runtime. loadAverageAtStart (1, 5, 15 minutes) tells

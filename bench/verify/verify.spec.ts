@@ -1,11 +1,11 @@
 /**
  * Unit tests of the bench's verification: `npm run bench:test`
- * (node --test over bench/*.spec.ts). Reads no flags or environment.
+ * (node --test over the spec files in bench/<folder>/). Reads no flags or environment.
  */
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
 import { describe, it } from "node:test";
-import { ImageAssembler, MultipartImageParser, VerificationError } from "./verify.js";
+import { ImageAssembler, MultipartImageParser, VerificationError } from "./index.js";
 
 const sha = (data: Uint8Array) => createHash("sha256").update(data).digest("hex");
 const images = [randomBytes(3000), randomBytes(1), randomBytes(2500)];

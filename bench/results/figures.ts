@@ -1,11 +1,10 @@
 /**
  * Turns what the clients recorded into the report's figures: distributions
  * (percentiles by linear interpolation, as tinybench computes them), the
- * seed's single-request and load figures, bytes on the wire, server cost.
+ * proof of concept's single-request and load figures, bytes on the wire, server cost.
  *
  * Library module of `npm run bench`; reads no flags or environment.
  */
-import type { WatchResult } from "./process-stats.js";
 import type {
   Distribution,
   LoadFigures,
@@ -13,7 +12,17 @@ import type {
   SingleFigures,
   UnaryFigures,
   WireFigures,
-} from "./results.js";
+} from "./types.js";
+
+/** What was read from the serving process over a span (a StatsWatch's result). */
+export interface ServerReadings {
+  /** CPU time over the span, ms. */
+  readonly cpuMs?: number;
+  /** The largest RSS seen, bytes. */
+  readonly peakRssBytes?: number;
+  /** The lifetime largest RSS at the end, bytes. */
+  readonly maxRssBytes?: number;
+}
 
 /** One single-request iteration as measured. */
 export interface SingleRecord {
@@ -39,7 +48,7 @@ export interface LoadRecord {
   readonly requests: readonly ClientRecord[];
 }
 
-/** MB as the seed counts them: 10^6 bytes. */
+/** MB as the proof of concept counts them: 10^6 bytes. */
 export const bytesPerMB = 1e6;
 
 /** Percentile p (0-100) of sorted samples, interpolating linearly. */
@@ -75,7 +84,7 @@ function mean(values: readonly number[]): number {
   return values.length === 0 ? Number.NaN : values.reduce((sum, x) => sum + x, 0) / values.length;
 }
 
-/** The seed's single-request figures, from every measured request. */
+/** The proof of concept's single-request figures, from every measured request. */
 export function singleFigures(records: readonly SingleRecord[]): SingleFigures {
   const latency = distribution(records.map((r) => r.totalMs));
   const payloadBytes = mean(records.map((r) => r.payloadBytes));
@@ -92,7 +101,7 @@ export function singleFigures(records: readonly SingleRecord[]): SingleFigures {
   };
 }
 
-/** The seed's load figures, from every measured round. */
+/** The proof of concept's load figures, from every measured round. */
 export function loadFigures(records: readonly LoadRecord[]): LoadFigures {
   const requests = records.flatMap((r) => r.requests);
   const latency = distribution(records.map((r) => r.roundMs));
@@ -144,8 +153,8 @@ export function wireFigures(
 
 /** The server's cost over the measured iterations. */
 export function serverFigures(
-  source: "healthz" | "procfs" | "none",
-  watch: WatchResult | undefined,
+  source: ServerFigures["source"],
+  watch: ServerReadings | undefined,
   requests: number,
   payloadBytes: number,
 ): ServerFigures {

@@ -5,31 +5,58 @@
  *
  * Library module of `npm run bench`; reads no flags or environment.
  */
-import type { GenerationCost, RowResult } from "./results.js";
+import { isSuspect, ratioOf } from "./spread.js";
+import type { GenerationCost, RatioFigure, RowResult, Step } from "./types.js";
+
+/** A step as a key: "" outside sweeps, "noise-1k", "10/shared", "small@50". */
+export function stepKey(step: Step | undefined): string {
+  if (step === undefined) return "";
+  switch (step.kind) {
+    case "payload":
+      return step.model;
+    case "concurrency":
+      return `${step.streams}/${step.connections}`;
+    case "open-loop":
+      return `${step.workload}@${step.rateRps}`;
+  }
+}
+
+/** The key of a result's table: scenario, mode and step. */
+export function groupKey(result: Pick<RowResult, "scenario" | "mode" | "step">): string {
+  const step = stepKey(result.step);
+  return `${result.scenario}/${result.mode}${step === "" ? "" : `/${step}`}`;
+}
 
 /**
  * Adds ratios to each ok row: its headline over the bare baseline of its
  * HTTP version (h2 rows to bare-h2, h1.1 rows to bare-h1) and over the
- * grpc-js server row, in the same scenario and mode.
+ * grpc-js server row, in the same scenario, mode and step, with the range
+ * the rounds allow. A row above its bare ceiling by more than the spread is
+ * marked suspect.
  */
 export function withRatios(results: readonly RowResult[]): RowResult[] {
-  const headline = (scenario: string, mode: string, row: string) => {
-    const found = results.find(
-      (r) => r.scenario === scenario && r.mode === mode && r.row === row && r.status === "ok",
-    );
-    return found?.headline;
-  };
+  const find = (like: RowResult, row: string) =>
+    results.find((r) => r.row === row && r.status === "ok" && groupKey(r) === groupKey(like));
   return results.map((result) => {
-    if (result.status !== "ok" || result.headline === undefined) return result;
+    if (result.status !== "ok" || result.spread === undefined) return result;
+    // The open loop's headline is the achieved rate, which the schedule sets: no ratio.
+    if (result.scenario === "open-loop") return result;
     const bareRow = result.httpVersion === "2" ? "bare-h2" : "bare-h1";
-    const bare = headline(result.scenario, result.mode, bareRow);
-    const grpcJs = headline(result.scenario, result.mode, "grpc-js");
+    const bare = find(result, bareRow)?.spread;
+    const grpcJs = find(result, "grpc-js")?.spread;
+    const bareRatio: RatioFigure | undefined =
+      bare === undefined || result.row === bareRow
+        ? undefined
+        : { ...ratioOf(result.spread, bare), suspect: isSuspect(result.spread, bare) };
     return {
       ...result,
       ratios: {
-        bare: bare === undefined ? undefined : result.headline / bare,
+        bare: bareRatio,
         bareRow,
-        grpcJs: grpcJs === undefined ? undefined : result.headline / grpcJs,
+        grpcJs:
+          grpcJs === undefined || result.row === "grpc-js"
+            ? undefined
+            : ratioOf(result.spread, grpcJs),
       },
     };
   });
@@ -45,11 +72,12 @@ export function withRatios(results: readonly RowResult[]): RowResult[] {
 export function generationCosts(results: readonly RowResult[]): GenerationCost[] {
   const costs: GenerationCost[] = [];
   for (const e2e of results) {
-    if (e2e.mode !== "e2e" || e2e.status !== "ok") continue;
+    if (e2e.mode !== "e2e" || e2e.status !== "ok" || e2e.step !== undefined) continue;
     const transport = results.find(
       (r) =>
         r.mode === "transport" &&
         r.scenario === e2e.scenario &&
+        r.step === undefined &&
         r.row === e2e.row &&
         r.status === "ok",
     );
@@ -83,22 +111,21 @@ export function generationCosts(results: readonly RowResult[]): GenerationCost[]
  */
 export function sameBytesCheck(
   results: readonly RowResult[],
-): { scenario: RowResult["scenario"]; rowsDiffering: string[] }[] {
-  const checks: { scenario: RowResult["scenario"]; rowsDiffering: string[] }[] = [];
-  const scenarios = new Set(results.map((r) => r.scenario));
-  for (const scenario of scenarios) {
+): { scenario: string; rowsDiffering: string[] }[] {
+  const checks: { scenario: string; rowsDiffering: string[] }[] = [];
+  const groups = new Set(
+    results.filter((r) => r.mode === "transport" && r.workload.batch > 0).map(groupKey),
+  );
+  for (const group of groups) {
     const rows = results.filter(
       (r) =>
-        r.scenario === scenario &&
-        r.mode === "transport" &&
-        r.status === "ok" &&
-        r.verification.imageSetSha256 !== undefined,
+        groupKey(r) === group && r.status === "ok" && r.verification.imageSetSha256 !== undefined,
     );
     if (rows.length === 0) continue;
     const reference = (rows.find((r) => r.row === "grpc") ?? (rows[0] as RowResult)).verification
       .imageSetSha256;
     checks.push({
-      scenario,
+      scenario: group.replace("/transport", ""),
       rowsDiffering: rows
         .filter((r) => r.verification.imageSetSha256 !== reference)
         .map((r) => r.row),
