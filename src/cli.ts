@@ -9,7 +9,8 @@
  */
 // First: protobuf-es reads the base64 methods when it loads.
 import "./base64-polyfill.js";
-import { readFileSync } from "node:fs";
+import { readFileSync, realpathSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import {
   type ApiKeyEntry,
@@ -153,8 +154,8 @@ const flags: Record<string, FlagSpec> = {
 
 class UsageError extends Error {}
 
-function usage(): string {
-  const lines = ["Usage: npm run serve -- [flags]", "", "Flags (environment variable, default):"];
+function usage(command: string): string {
+  const lines = [`Usage: ${command} [flags]`, "", "Flags (environment variable, default):"];
   for (const [name, spec] of Object.entries(flags)) {
     const shown = spec.fallback === undefined ? spec.env : `${spec.env}, ${spec.fallback}`;
     lines.push(`  --${name.padEnd(20)} ${spec.help} (${shown})`);
@@ -163,7 +164,7 @@ function usage(): string {
 }
 
 /** Each flag's value: the flag, else its environment variable, else its default. */
-function settingsFromArgs(argv: string[]): Map<string, string> {
+function settingsFromArgs(argv: string[], command: string): Map<string, string> {
   let values: Record<string, unknown>;
   try {
     ({ values } = parseArgs({
@@ -180,7 +181,7 @@ function settingsFromArgs(argv: string[]): Map<string, string> {
     throw new UsageError((err as Error).message);
   }
   if (values.help) {
-    process.stdout.write(`${usage()}\n`);
+    process.stdout.write(`${usage(command)}\n`);
     process.exit(0);
   }
   const settings = new Map<string, string>();
@@ -294,11 +295,11 @@ function readFile(path: string, flag: string): Buffer {
   }
 }
 
-async function main(): Promise<void> {
+async function main(argv: string[], command: string): Promise<void> {
   let settings: Map<string, string>;
   let options: ReturnType<typeof optionsFromSettings>;
   try {
-    settings = settingsFromArgs(process.argv.slice(2));
+    settings = settingsFromArgs(argv, command);
     options = optionsFromSettings(settings);
   } catch (err) {
     if (err instanceof UsageError || err instanceof AuthConfigError) {
@@ -349,7 +350,8 @@ async function main(): Promise<void> {
   });
 }
 
-main().catch((err: unknown) => {
+/** Reports a failure to start or run the server, and exits 2 (a setting) or 1. */
+function exitOnError(err: unknown): void {
   if (err instanceof AuthConfigError) {
     // Found as the server is built (a short HS256 secret, say): a setting
     // is wrong, as with the checks made while parsing, so the same code 2.
@@ -364,4 +366,26 @@ main().catch((err: unknown) => {
     );
   }
   process.exit(1);
-});
+}
+
+/**
+ * Runs the server with these flags (no node or script path before them);
+ * `command` is how the user started it, as --help shows it. Owns
+ * process.exit. The package's `modelmora serve` command calls this.
+ */
+export function runCli(argv: string[], command = "npm run serve --"): void {
+  main(argv, command).catch(exitOnError);
+}
+
+/** True when node was started with this file (`npm run serve`), not when it is imported. */
+function isEntryPoint(): boolean {
+  try {
+    return realpathSync(process.argv[1] ?? "") === fileURLToPath(import.meta.url);
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  runCli(process.argv.slice(2));
+}

@@ -1,7 +1,7 @@
 /**
  * ModelMora: the server and its TypeScript client.
  *
- *   import { createInferenceClient } from "modelmora-protocol-server";
+ *   import { createInferenceClient } from "modelmora";
  *   const { client } = createInferenceClient({ baseUrl: "http://localhost:8080", protocol: "grpc" });
  */
 // First: protobuf-es reads the base64 methods when it loads.

@@ -171,7 +171,7 @@ describe("the examples in docs/", () => {
         .replaceAll("http://localhost:8080", server.url)
         .replaceAll("https://localhost:8443", `https://localhost:${port}`)
         .replaceAll("localhost:8080", `127.0.0.1:${port}`)
-        .replaceAll('"modelmora-protocol-server"', JSON.stringify(join(repoRoot, "src/index.ts")));
+        .replaceAll('"modelmora"', JSON.stringify(join(repoRoot, "src/index.ts")));
       let result: Awaited<ReturnType<typeof run>>;
       switch (block.lang) {
         case "sh":
