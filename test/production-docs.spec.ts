@@ -1,6 +1,7 @@
 /**
- * Runs the examples of docs/api.md and docs/production.md against real
- * servers, so the docs can't drift: every fenced block preceded by
+ * Runs the examples of docs/production.md against real servers, so the
+ * docs can't drift (docs/api.md's run against the packed npm package, in
+ * test/sdk/package.spec.ts): every fenced block preceded by
  * `<!-- run: SERVER expect="TEXT" -->` runs (sh with bash, ts and js with
  * tsx, python with a Python that has grpcio), and must exit 0 and print
  * TEXT. Every curl example must be marked so. Also checks that every CLI
@@ -13,61 +14,24 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { SignJWT } from "jose";
+import {
+  blocksOf,
+  type DocBlock,
+  findPython,
+  pointAt,
+  unmarkedCurlBlocks,
+} from "./doc-examples.js";
 import { repoRoot, run, startServer, type TestServer } from "./helpers.js";
 import { makeCertificate, makeTempDir, restRequest, runCli } from "./production-support.js";
 
 type ServerName = "open" | "auth" | "limits" | "tls";
 
-interface DocBlock {
-  file: string;
-  line: number;
-  lang: string;
-  code: string;
-  run?: { server: ServerName; expect?: string };
-}
-
-/** The fenced code blocks of a Markdown file, with their run markers. */
-function blocksOf(markdown: string, file: string): DocBlock[] {
-  const lines = markdown.split("\n");
-  const blocks: DocBlock[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    const open = /^```(\w*)\s*$/.exec(lines[i] as string);
-    if (open === null) continue;
-    const start = i;
-    const body: string[] = [];
-    for (i++; i < lines.length && lines[i] !== "```"; i++) {
-      body.push(lines[i] as string);
-    }
-    const marker = /^<!-- run: (\w+)(?: expect="([^"]*)")? -->$/.exec(lines[start - 1] ?? "");
-    blocks.push({
-      file,
-      line: start + 1,
-      lang: open[1] ?? "",
-      code: `${body.join("\n")}\n`,
-      run:
-        marker === null
-          ? undefined
-          : { server: marker[1] as ServerName, expect: marker[2]?.replaceAll("&quot;", '"') },
-    });
-  }
-  return blocks;
-}
-
-const docFiles = ["docs/api.md", "docs/production.md"];
+// docs/api.md's examples run against the packed package: test/sdk/package.spec.ts.
+const docFiles = ["docs/production.md"];
 const docs = await Promise.all(
   docFiles.map(async (file) => blocksOf(await readFile(join(repoRoot, file), "utf8"), file)),
 );
 const allBlocks = docs.flat();
-
-/** A Python 3 that has grpcio and grpcio-tools, or undefined. */
-async function findPython(): Promise<string | undefined> {
-  // Debian's interpreter first: it is the one CI gives grpcio.
-  for (const python of [process.env.MODELMORA_PYTHON ?? "/usr/bin/python3", "python3"]) {
-    const probe = await run(python, ["-c", "import grpc, grpc_tools"]).catch(() => undefined);
-    if (probe?.code === 0) return python;
-  }
-  return undefined;
-}
 
 describe("the examples in docs/", () => {
   const servers = new Map<ServerName, TestServer>();
@@ -151,27 +115,20 @@ describe("the examples in docs/", () => {
   });
 
   it("marks every curl example to be run", () => {
-    const unmarked = allBlocks.filter(
-      (block) => /(^|[\s|;(])curl\s/m.test(block.code) && block.run === undefined,
-    );
     assert.deepEqual(
-      unmarked.map((block) => `${block.file}:${block.line}`),
+      unmarkedCurlBlocks(allBlocks),
       [],
       "curl examples without a <!-- run: … --> marker",
     );
   });
 
   for (const block of allBlocks.filter((b) => b.run !== undefined)) {
-    const { server: serverName, expect } = block.run as NonNullable<DocBlock["run"]>;
+    const { where, expect } = block.run as NonNullable<DocBlock["run"]>;
+    const serverName = where as ServerName;
     it(`${block.file}:${block.line} (${block.lang}, ${serverName} server)`, async (t) => {
       const server = servers.get(serverName);
       assert.ok(server, `no server named ${serverName}`);
-      const port = new URL(server.url).port;
-      const code = block.code
-        .replaceAll("http://localhost:8080", server.url)
-        .replaceAll("https://localhost:8443", `https://localhost:${port}`)
-        .replaceAll("localhost:8080", `127.0.0.1:${port}`)
-        .replaceAll('"modelmora"', JSON.stringify(join(repoRoot, "src/index.ts")));
+      const code = pointAt(block.code, server.url);
       let result: Awaited<ReturnType<typeof run>>;
       switch (block.lang) {
         case "sh":
