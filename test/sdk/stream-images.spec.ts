@@ -222,8 +222,7 @@ describe("client.streamImages", () => {
             break;
           }
           assert.equal(seen, 1);
-          // The connection stays open: only the call ends, and the server
-          // counts it as cancelled by the client.
+          // The server ends the call and counts it as cancelled by the client.
           await waitFor(() => open.server.activeCallCount === 0, "the call to end on the server");
           await waitFor(
             async () => (await finishedCalls(open, transport, "canceled")) === canceledBefore + 1,
