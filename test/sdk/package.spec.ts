@@ -20,7 +20,9 @@
  * from GitHub and then compile against Cairo for a minute or more; without
  * it node-canvas does not load and the package draws with @napi-rs/canvas,
  * whose binary comes prebuilt in an npm package, as on a machine without
- * Cairo. (node-canvas itself is tested by the rest of npm test.)
+ * Cairo. (node-canvas itself is tested by the rest of npm test.) Not
+ * `--omit=optional`: @napi-rs/canvas's binary is itself an optional
+ * dependency (one package per platform), so that would leave no renderer.
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
