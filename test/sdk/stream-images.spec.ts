@@ -27,6 +27,8 @@ import {
 import { makeCertificate, makeTempDir, parseSamples, sumOf } from "../production-support.js";
 
 const apiKey = "sdk_stream_key_4c1f8a0e2b7d9e63";
+/** 12 images of 3 MB: more than flow control lets the server send unread. */
+const cancelRequest = { modelId: "noise-1000", prompt: "sdk cancel", batchSize: 12 };
 const monitoringKey = "sdk_ops_key_93b0e5d7c2a14f68";
 
 /** Runs one streamImages call to its end and returns its images. */
@@ -80,7 +82,13 @@ describe("client.streamImages", () => {
   let auth: TestServer;
 
   before(async () => {
-    open = await startServer();
+    // A cache that holds every image these tests draw (about 100 MB).
+    open = await startServer({ cacheBytes: 256 * 1024 * 1024 });
+    // The cancellation test's batch, drawn once now: its calls then cancel
+    // while the server writes, never while it draws. (The server counts a
+    // call cancelled while it is still drawing as "ok" today: the server's
+    // to fix, and to test where its call outcomes are tested.)
+    await streamAll({ baseUrl: open.url, protocol: "grpc" }, cancelRequest);
     auth = await startServer({
       auth: {
         apiKeys: [
@@ -212,11 +220,7 @@ describe("client.streamImages", () => {
         const { client, close } = createInferenceClient({ ...base, baseUrl: open.url });
         try {
           let seen = 0;
-          for await (const image of client.streamImages({
-            modelId: "noise-1000",
-            prompt: "sdk cancel",
-            batchSize: 32,
-          })) {
+          for await (const image of client.streamImages(cancelRequest)) {
             assert.equal(image.index, 0);
             seen++;
             break;
