@@ -19,6 +19,7 @@ export interface ListenerOptions extends Http1Bounds, Http2Bounds {
   /** Serve HTTPS, negotiating h2 or http/1.1 by ALPN; else cleartext HTTP/1.1 and h2 prior knowledge. */
   tls?: TlsOptions;
   maxConcurrentStreams: number;
+  maxConnections: number;
   firstByteTimeoutMs: number;
   tlsHandshakeTimeoutMs: number;
   /** Called each time the server closes a connection itself, with the reason. */
@@ -77,6 +78,8 @@ export function createListener(handler: Handler, options: ListenerOptions): List
     socket.once("close", () => sniffing.delete(socket));
   });
 
+  server.maxConnections = options.maxConnections;
+  server.on("drop", () => options.onClose("connection_limit"));
   server.on("connection", (socket: net.Socket) => {
     if (draining) {
       socket.on("error", () => {});
