@@ -22,7 +22,7 @@ import {
   InferenceResponseSchema,
   ResponseDecoder,
 } from "../../src/index.js";
-import { assertConnectError, waitFor } from "../helpers.js";
+import { assertConnectError, waitFor } from "../support/index.js";
 
 /** One InferenceResponse chunk of image `index`, with the metadata the server sends. */
 function chunkOf(

@@ -15,16 +15,21 @@ import {
   type StreamImagesOptions,
   type StreamImagesRequest,
 } from "../../src/index.js";
-import { type ClientCase, clientCases } from "../clients.js";
 import {
   assertConnectError,
+  type ClientCase,
+  clientCases,
   inspectPng,
+  makeCertificate,
+  makeTempDir,
+  parseSamples,
   sha256Hex,
   startServer,
+  sumOf,
+  type TempDir,
   type TestServer,
   waitFor,
-} from "../helpers.js";
-import { makeCertificate, makeTempDir, parseSamples, sumOf } from "../production-support.js";
+} from "../support/index.js";
 
 const apiKey = "sdk_stream_key_4c1f8a0e2b7d9e63";
 /** 12 images of 3 MB: more than flow control lets the server send unread. */
@@ -246,7 +251,7 @@ describe("client.streamImages", () => {
 describe("client.streamImages over TLS", () => {
   let srv: TestServer;
   let ca: string;
-  let dir: Awaited<ReturnType<typeof makeTempDir>>;
+  let dir: TempDir;
 
   before(async () => {
     dir = await makeTempDir();
