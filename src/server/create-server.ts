@@ -32,6 +32,7 @@ import type { BodyLimits } from "./request-body.js";
 import { createRestRoutes } from "./rest-routes.js";
 import { createRpcRoutes } from "./rpc-routes.js";
 import {
+  type Readiness,
   type ResolvedServerOptions,
   resolveServerOptions,
   type ServerOptions,
@@ -70,6 +71,9 @@ export function createServer(options: ServerOptions = {}): ModelMoraServer {
   const metrics = options.metrics ?? createMetrics();
   const { renderer, generator, budget } = createImaging(config, metrics);
   const health = createHealthState();
+  // What health checks report: this server's own state, and readiness.
+  const reported =
+    options.readiness === undefined ? health : withReadiness(health, options.readiness);
   // Aborted when the grace period is over; every call listens to it.
   const shutdown = new AbortController();
   setMaxListeners(0, shutdown.signal);
@@ -80,13 +84,14 @@ export function createServer(options: ServerOptions = {}): ModelMoraServer {
       defaults: { ...unlimited, ...options.keyLimits },
       maxServerStreams: config.maxServerStreams,
       now: options.now,
+      store: options.limitStore,
     }),
     budget,
     streamReserveBytes: config.writeAheadBytes + config.chunkBytes,
     hasRenderRoom: () => generator.hasRenderRoom(),
     isDraining: () => !health.serving,
   });
-  const parts: ServerParts = { config, generator, budget, health, calls, guard, metrics };
+  const parts: ServerParts = { config, generator, budget, health: reported, calls, guard, metrics };
   const listener = createListener(
     createDispatcher({
       routes: createRoutes(parts, shutdown.signal),
@@ -121,6 +126,32 @@ export function createServer(options: ServerOptions = {}): ModelMoraServer {
     },
     get activeCallCount() {
       return calls.size;
+    },
+  };
+}
+
+/** The health reported: this server's own, and readiness. */
+function withReadiness(own: HealthState, readiness: Readiness): HealthState {
+  const both = () => own.serving && readiness.serving;
+  return {
+    get serving() {
+      return both();
+    },
+    setServing: (serving) => own.setServing(serving),
+    subscribe(listener) {
+      let last = both();
+      const update = () => {
+        if (both() !== last) {
+          last = both();
+          listener(last);
+        }
+      };
+      const unsubscribeOwn = own.subscribe(update);
+      const unsubscribeReadiness = readiness.subscribe(update);
+      return () => {
+        unsubscribeOwn();
+        unsubscribeReadiness();
+      };
     },
   };
 }

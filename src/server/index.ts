@@ -15,4 +15,4 @@ export {
   type InferenceServiceOptions,
 } from "./inference-service.js";
 export type { TlsOptions } from "./listener.js";
-export { type ServerOptions, serverDefaults } from "./server-options.js";
+export { type Readiness, type ServerOptions, serverDefaults } from "./server-options.js";
