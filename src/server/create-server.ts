@@ -23,7 +23,7 @@ import {
 import { type CallRegistry, createCallRegistry } from "./call.js";
 import { type Access, type CallGuard, createCallGuard } from "./call-guard.js";
 import { createDispatcher, type Route } from "./dispatch.js";
-import { createHealthState, type HealthState } from "./health-service.js";
+import { createHealthState, type HealthState, withReadiness } from "./health-service.js";
 import type { ImageStreamOptions } from "./image-stream.js";
 import { defaultInferenceLimits, type InferenceLimits } from "./inference-request.js";
 import { createInferenceService } from "./inference-service.js";
@@ -32,7 +32,6 @@ import type { BodyLimits } from "./request-body.js";
 import { createRestRoutes } from "./rest-routes.js";
 import { createRpcRoutes } from "./rpc-routes.js";
 import {
-  type Readiness,
   type ResolvedServerOptions,
   resolveServerOptions,
   type ServerOptions,
@@ -126,32 +125,6 @@ export function createServer(options: ServerOptions = {}): ModelMoraServer {
     },
     get activeCallCount() {
       return calls.size;
-    },
-  };
-}
-
-/** The health reported: this server's own, and readiness. */
-function withReadiness(own: HealthState, readiness: Readiness): HealthState {
-  const both = () => own.serving && readiness.serving;
-  return {
-    get serving() {
-      return both();
-    },
-    setServing: (serving) => own.setServing(serving),
-    subscribe(listener) {
-      let last = both();
-      const update = () => {
-        if (both() !== last) {
-          last = both();
-          listener(last);
-        }
-      };
-      const unsubscribeOwn = own.subscribe(update);
-      const unsubscribeReadiness = readiness.subscribe(update);
-      return () => {
-        unsubscribeOwn();
-        unsubscribeReadiness();
-      };
     },
   };
 }
