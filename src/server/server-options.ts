@@ -116,6 +116,14 @@ export interface ServerOptions {
    * epoch. Default Date.now; tests pass a fake one to move time on.
    */
   now?: () => number;
+  /**
+   * Origins whose browser pages may call the server (CORS), such as
+   * "https://app.example.com", or "*" for any. Default none. See createCors
+   * in src/web.
+   */
+  corsOrigins?: readonly string[];
+  /** Serve the browser page at / (built by npm run build:web). Default true. */
+  webPage?: boolean;
   /** Where logs go. Default: nowhere (a silent logger). */
   logger?: ServerLogger;
   /** Where metrics go. Default: a registry of this server's own. */
@@ -194,6 +202,8 @@ export const serverDefaults = {
   compressStreams: false,
   zeroCopyChunks: true,
   renderer: "auto",
+  corsOrigins: [],
+  webPage: true,
 } as const satisfies Partial<ResolvedServerOptions>;
 
 /** Applies the defaults. */

@@ -223,6 +223,7 @@ describe(`the npm package, installed from its tarball in an empty folder (${docF
       "package/dist/cli.js",
       "package/dist/client/stream-images.d.ts",
       "package/proto/modelmora/inference.proto",
+      "package/web/bundle/index.html",
     ]) {
       assert.ok(files.includes(file), `${file} is not in the tarball`);
     }
@@ -350,11 +351,15 @@ describe(`the npm package, installed from its tarball in an empty folder (${docF
     assert.match(unknown.stderr, /Usage: modelmora <command>/);
   });
 
-  it("the package's server draws with what it installed and stops cleanly on SIGTERM", async () => {
+  it("the package's server draws with what it installed, serves the browser page, stops on SIGTERM", async () => {
     const server = await serverFor("open");
     assert.match(server.output(), /renderer (canvas|@napi-rs\/canvas)/);
     const health = await fetch(`${server.url}/healthz`);
     assert.equal(health.status, 200);
+    const page = await fetch(`${server.url}/`);
+    assert.equal(page.status, 200);
+    assert.match(String(page.headers.get("content-type")), /^text\/html/);
+    await page.arrayBuffer();
     await server.stop();
     servers.delete("open");
   });
