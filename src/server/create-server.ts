@@ -150,6 +150,7 @@ function createImaging(config: ResolvedServerOptions, metrics: Metrics) {
   const generator = createImageGenerator({
     renderer,
     cacheBytes: config.cacheBytes,
+    maxConcurrentRenders: config.maxConcurrentRenders,
     maxQueuedRenders: config.maxQueuedRenders,
     onImage(image) {
       metrics.imageGenerated(

@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import type { AuthOptions } from "../auth/index.js";
 import { defaultCacheBytes, type RendererName } from "../imaging/index.js";
 import type { KeyLimits, LimitStore } from "../limits/index.js";
@@ -47,6 +48,13 @@ export interface ServerOptions {
   memoryBudgetBytes?: number;
   /** How long a stream waits for room in the memory budget for its next image, ms. Default 10,000. */
   memoryWaitMs?: number;
+  /**
+   * Images drawn and encoded at once across the server: its render slots.
+   * Encoding runs on libuv's thread pool, so more than the cores only adds
+   * memory. Default: os.availableParallelism(). A cluster worker gets its
+   * share of the cores instead.
+   */
+  maxConcurrentRenders?: number;
   /** Renders that may wait for a render slot across the server; past it new streams are refused. Default 64. */
   maxQueuedRenders?: number;
   /**
@@ -184,6 +192,7 @@ export const serverDefaults = {
   maxServerStreams: 0,
   memoryBudgetBytes: 512 * 1024 * 1024,
   memoryWaitMs: 10_000,
+  maxConcurrentRenders: availableParallelism(),
   maxQueuedRenders: 64,
   writeAheadBytes: 2 * 1024 * 1024,
   windowBytes: 16 * 1024 * 1024,
