@@ -43,7 +43,7 @@ ENV NODE_ENV=production \
 WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
-COPY --from=build /app/dist/src ./dist/src
+COPY --from=build /app/dist ./dist
 USER node
 EXPOSE 8080
 # GET /healthz answers 200 while the server (every worker) serves, 503
@@ -52,4 +52,4 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch(`http://127.0.0.1:${process.env.PORT}/healthz`).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # SIGTERM drains: calls in flight get MODELMORA_GRACE_MS to finish.
 STOPSIGNAL SIGTERM
-CMD ["node", "dist/src/cli.js"]
+CMD ["node", "dist/cli.js"]

@@ -12,6 +12,8 @@
 // First: protobuf-es reads the base64 methods when it loads.
 import "./base64-polyfill.js";
 import cluster from "node:cluster";
+import { realpathSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { settingsFromArgs, usage } from "./cli/flags.js";
 import { type CliOptions, optionsFromSettings } from "./cli/options.js";
 import { joinCluster, rendersPerWorker, startCluster, type WorkerLink } from "./cluster/index.js";
@@ -20,10 +22,10 @@ import { createRedisLimitStore } from "./limits/index.js";
 import { createMetrics, createServerLogger, type ServerLogger } from "./observability/index.js";
 import { createServer } from "./server/index.js";
 
-async function main(): Promise<void> {
-  const settings = settingsFromArgs(process.argv.slice(2), process.env);
+async function main(argv: string[], command: string): Promise<void> {
+  const settings = settingsFromArgs(argv, process.env);
   if (settings.has("help")) {
-    process.stdout.write(`${usage()}\n`);
+    process.stdout.write(`${usage(command)}\n`);
     process.exit(0);
   }
   const options: CliOptions = optionsFromSettings(settings, process.env);
@@ -180,8 +182,28 @@ function failureOf(err: unknown): { message: string; code: number } {
   return { message: err instanceof Error ? (err.stack ?? err.message) : String(err), code: 1 };
 }
 
-main().catch((err: unknown) => {
-  const { message, code } = failureOf(err);
-  process.stderr.write(`modelmora: ${message}\n`);
-  process.exit(code);
-});
+/**
+ * Runs the server with these flags (no node or script path before them);
+ * `command` is how the user started it, as --help shows it. Owns
+ * process.exit. The package's `modelmora serve` command calls this.
+ */
+export function runCli(argv: string[], command = "npm run serve --"): void {
+  main(argv, command).catch((err: unknown) => {
+    const { message, code } = failureOf(err);
+    process.stderr.write(`modelmora: ${message}\n`);
+    process.exit(code);
+  });
+}
+
+/** True when node was started with this file (`npm run serve`), not when it is imported. */
+function isEntryPoint(): boolean {
+  try {
+    return realpathSync(process.argv[1] ?? "") === fileURLToPath(import.meta.url);
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  runCli(process.argv.slice(2));
+}

@@ -1,8 +1,12 @@
 /**
  * ModelMora: the server and its TypeScript client.
  *
- *   import { createInferenceClient } from "modelmora-protocol-server";
- *   const { client } = createInferenceClient({ baseUrl: "http://localhost:8080", protocol: "grpc" });
+ *   import { createInferenceClient } from "modelmora";
+ *   const { client, close } = createInferenceClient({ baseUrl: "http://localhost:8080", protocol: "grpc" });
+ *   for await (const image of client.streamImages({ modelId: "noise-1000", batchSize: 3 })) {
+ *     image.index, image.bytes, image.sha256, image.width, image.height
+ *   }
+ *   close();
  */
 // First: protobuf-es reads the base64 methods when it loads.
 import "./base64-polyfill.js";

@@ -252,8 +252,8 @@ export const flags: Readonly<Record<string, FlagSpec>> = {
 };
 
 /** The text of --help. */
-export function usage(): string {
-  const lines = ["Usage: npm run serve -- [flags]", "", "Flags (environment variable, default):"];
+export function usage(command = "npm run serve --"): string {
+  const lines = [`Usage: ${command} [flags]`, "", "Flags (environment variable, default):"];
   for (const [name, spec] of Object.entries(flags)) {
     const shown = spec.fallback === undefined ? spec.env : `${spec.env}, ${spec.fallback}`;
     lines.push(`  --${name.padEnd(24)} ${spec.help} (${shown})`);

@@ -1,16 +1,19 @@
-import http from "node:http";
-import type http2 from "node:http2";
-import https from "node:https";
-import net from "node:net";
-import tls from "node:tls";
+import type net from "node:net";
+import type tls from "node:tls";
 import { type Client, createClient, type Interceptor, type Transport } from "@connectrpc/connect";
+import { createAsyncIterable } from "@connectrpc/connect/protocol";
 import {
   createConnectTransport,
   createGrpcTransport,
   createGrpcWebTransport,
-  Http2SessionManager,
 } from "@connectrpc/connect-node";
 import { InferenceService } from "../gen/modelmora/inference_pb.js";
+import { createHttpConnection } from "./http-connection.js";
+import { defaultMaxMessageBytes } from "./response-decoder.js";
+import { createStreamImages, type StreamImages } from "./stream-images.js";
+import type { WindowedSessionManager } from "./windowed-session-manager.js";
+import { wireProtocols } from "./wire/index.js";
+import { callStreamInference } from "./wire-call.js";
 
 /** The protocols a client can speak to a ModelMora server. */
 export type ProtocolName = "grpc" | "grpc-web" | "connect" | "connect-json";
@@ -42,7 +45,7 @@ export interface InferenceClientOptions {
   windowBytes?: number;
   /** Headers sent with every call, for example an API key. */
   headers?: Record<string, string>;
-  /** Extra interceptors, run before the one that adds headers. */
+  /** Extra interceptors, run before the one that adds headers (streamImages runs them too). */
   interceptors?: Interceptor[];
   /** TLS options (for example `ca` for a self-signed certificate). */
   tls?: tls.ConnectionOptions;
@@ -51,11 +54,37 @@ export interface InferenceClientOptions {
    * bytes on the wire (socket.bytesRead).
    */
   onSocket?: (socket: net.Socket) => void;
+  /**
+   * Largest response message streamImages accepts over the binary
+   * protocols, in bytes (RESOURCE_EXHAUSTED past it). Default 64 MiB.
+   */
+  maxMessageBytes?: number;
 }
+
+/**
+ * The generated client of InferenceService (`streamInference`,
+ * `listModels`), and streamImages, which yields whole, verified images.
+ */
+export type ModelMoraClient = Client<typeof InferenceService> & {
+  /**
+   * Streams a batch of images, each whole and SHA-256 checked:
+   *
+   *   for await (const image of client.streamImages({ modelId, prompt, batchSize })) {
+   *     image.index, image.bytes, image.sha256, image.width, image.height
+   *   }
+   *
+   * Over gRPC, gRPC-Web and Connect it reads the wire format itself and
+   * writes each chunk's bytes straight into its image's buffer (one copy);
+   * over Connect JSON it reads the messages of the Connect client. Leaving
+   * the loop early cancels the call on the server. See StreamImages.
+   */
+  readonly streamImages: StreamImages;
+};
 
 /** A ready client and the means to close its connections. */
 export interface InferenceClient {
-  readonly client: Client<typeof InferenceService>;
+  readonly client: ModelMoraClient;
+  /** The Connect transport the generated client uses. */
   readonly transport: Transport;
   /** Closes the client's connections. Calls in flight are cancelled. */
   close(): void;
@@ -67,16 +96,24 @@ export const defaultWindowBytes = 16 * 1024 * 1024;
 /**
  * Creates a client for InferenceService with the settings this project
  * recommends: large HTTP/2 windows, and protocol options that match the
- * server's.
+ * server's. No connection is made until the first call.
  */
 export function createInferenceClient(options: InferenceClientOptions): InferenceClient {
-  const httpVersion = options.protocol === "grpc" ? "2" : (options.httpVersion ?? "2");
+  if (!protocolNames.includes(options.protocol)) {
+    throw new Error(
+      `unknown protocol "${String(options.protocol)}"; one of: ${protocolNames.join(", ")}`,
+    );
+  }
   if (options.protocol === "grpc" && options.httpVersion === "1.1") {
     throw new Error("gRPC needs HTTP/2; use grpc-web or connect over HTTP/1.1");
   }
-  const windowBytes = options.windowBytes ?? defaultWindowBytes;
-  const url = new URL(options.baseUrl);
-  const secure = url.protocol === "https:";
+  const connection = createHttpConnection({
+    baseUrl: options.baseUrl,
+    httpVersion: options.httpVersion ?? "2",
+    windowBytes: options.windowBytes ?? defaultWindowBytes,
+    tls: options.tls,
+    onSocket: options.onSocket,
+  });
   const interceptors = [...(options.interceptors ?? [])];
   if (options.headers !== undefined) {
     const headers = options.headers;
@@ -87,60 +124,22 @@ export function createInferenceClient(options: InferenceClientOptions): Inferenc
       return next(req);
     });
   }
-
-  let close: () => void;
-  let transportOptions: Parameters<typeof createConnectTransport>[0];
-  if (httpVersion === "2") {
-    const sessionOptions: http2.SecureClientSessionOptions = {
-      ...options.tls,
-      settings: { initialWindowSize: windowBytes },
-    };
-    if (options.onSocket !== undefined || options.tls !== undefined) {
-      const onSocket = options.onSocket;
-      sessionOptions.createConnection = () => {
-        const port = Number(url.port || (secure ? 443 : 80));
-        const socket = secure
-          ? tls.connect({
-              ...options.tls,
-              host: url.hostname,
-              port,
-              ALPNProtocols: ["h2"],
-              servername: servername(url.hostname),
-            })
-          : net.connect(port, url.hostname);
-        onSocket?.(socket);
-        return socket;
-      };
-    }
-    const manager = new WindowedSessionManager(
-      new Http2SessionManager(url, undefined, sessionOptions),
-      windowBytes,
-    );
-    close = () => manager.abort();
-    transportOptions = {
-      baseUrl: options.baseUrl,
-      httpVersion: "2",
-      sessionManager: manager,
-      interceptors,
-    };
-  } else {
-    const agent = createAgent(secure, options.tls, options.onSocket);
-    close = () => agent.destroy();
-    transportOptions = {
-      baseUrl: options.baseUrl,
-      httpVersion: "1.1",
-      nodeOptions: { agent },
-      interceptors,
-    };
-  }
+  const transportOptions = {
+    baseUrl: options.baseUrl,
+    interceptors,
+    ...connection.transportOptions,
+  };
 
   let transport: Transport;
   switch (options.protocol) {
-    case "grpc":
-      transport = createGrpcTransport(
-        transportOptions as Parameters<typeof createGrpcTransport>[0],
-      );
+    case "grpc": {
+      // gRPC over HTTP/1.1 was refused above: the connection is HTTP/2.
+      const { sessionManager } = connection.transportOptions as {
+        sessionManager: WindowedSessionManager;
+      };
+      transport = createGrpcTransport({ baseUrl: options.baseUrl, interceptors, sessionManager });
       break;
+    }
     case "grpc-web":
       transport = createGrpcWebTransport(transportOptions);
       break;
@@ -150,73 +149,35 @@ export function createInferenceClient(options: InferenceClientOptions): Inferenc
     case "connect-json":
       transport = createConnectTransport({ ...transportOptions, useBinaryFormat: false });
       break;
-    default:
-      throw new Error(
-        `unknown protocol "${String(options.protocol)}"; one of: ${protocolNames.join(", ")}`,
-      );
   }
-  return { client: createClient(InferenceService, transport), transport, close };
-}
 
-/**
- * Wraps connect-node's session manager to widen the connection-level
- * window of each new session: Node has no connect option for it, only
- * ClientHttp2Session.setLocalWindowSize.
- */
-class WindowedSessionManager {
-  private readonly widened = new WeakSet<http2.ClientHttp2Session>();
-  constructor(
-    private readonly inner: Http2SessionManager,
-    private readonly windowBytes: number,
-  ) {}
-  get authority(): string {
-    return this.inner.authority;
-  }
-  async request(
-    method: string,
-    path: string,
-    headers: http2.OutgoingHttpHeaders,
-    options: Omit<http2.ClientSessionRequestOptions, "signal">,
-  ): Promise<http2.ClientHttp2Stream> {
-    const stream = await this.inner.request(method, path, headers, options);
-    const session = stream.session as http2.ClientHttp2Session | undefined;
-    if (session !== undefined && !this.widened.has(session)) {
-      this.widened.add(session);
-      session.setLocalWindowSize(this.windowBytes);
-    }
-    return stream;
-  }
-  notifyResponseByteRead(stream: http2.ClientHttp2Stream): void {
-    this.inner.notifyResponseByteRead(stream);
-  }
-  abort(): void {
-    this.inner.abort();
-  }
-}
-
-function createAgent(
-  secure: boolean,
-  tlsOptions: tls.ConnectionOptions | undefined,
-  onSocket: ((socket: net.Socket) => void) | undefined,
-): http.Agent {
-  const agent = secure
-    ? new https.Agent({ ...tlsOptions, keepAlive: true })
-    : new http.Agent({ keepAlive: true });
-  if (onSocket !== undefined) {
-    const create = (agent as unknown as { createConnection: (...args: unknown[]) => net.Socket })
-      .createConnection;
-    (
-      agent as unknown as { createConnection: (...args: unknown[]) => net.Socket }
-    ).createConnection = function createCountedConnection(this: http.Agent, ...args: unknown[]) {
-      const socket = create.apply(this, args);
-      onSocket(socket);
-      return socket;
-    };
-  }
-  return agent;
-}
-
-/** SNI takes host names only, never IP addresses. */
-function servername(hostname: string): string | undefined {
-  return net.isIP(hostname) === 0 ? hostname : undefined;
+  const streamImages =
+    options.protocol === "connect-json"
+      ? createStreamImages((request, call) =>
+          transport.stream(
+            InferenceService.method.streamInference,
+            call.signal,
+            call.timeoutMs,
+            call.headers,
+            createAsyncIterable([request]),
+            call.contextValues,
+          ),
+        )
+      : createStreamImages((request, call) =>
+          callStreamInference(
+            {
+              baseUrl: options.baseUrl,
+              target: connection.target,
+              protocol: wireProtocols[options.protocol as keyof typeof wireProtocols],
+              interceptors,
+              maxMessageBytes: options.maxMessageBytes ?? defaultMaxMessageBytes,
+            },
+            request,
+            call,
+          ),
+        );
+  const client: ModelMoraClient = Object.assign(createClient(InferenceService, transport), {
+    streamImages,
+  });
+  return { client, transport, close: () => connection.close() };
 }

@@ -1,8 +1,28 @@
+export { Code, ConnectError } from "@connectrpc/connect";
 export {
   createInferenceClient,
   defaultWindowBytes,
   type InferenceClient,
   type InferenceClientOptions,
+  type ModelMoraClient,
   type ProtocolName,
   protocolNames,
 } from "./create-inference-client.js";
+export {
+  defaultMaxImageBytes,
+  ImageAssembler,
+  type ImageAssemblerOptions,
+} from "./image-assembler.js";
+export {
+  type DecodedResponse,
+  defaultMaxMessageBytes,
+  ResponseDecoder,
+  type ResponseDecoderEvents,
+  type ResponseDecoderOptions,
+} from "./response-decoder.js";
+export type {
+  StreamImages,
+  StreamImagesOptions,
+  StreamImagesRequest,
+} from "./stream-images.js";
+export type { StreamedImage } from "./streamed-image.js";

@@ -1,6 +1,7 @@
 /**
- * Runs the examples of docs/api.md and docs/production.md against real
- * servers, so the docs can't drift: every fenced block preceded by
+ * Runs the examples of docs/production.md against real servers, so the
+ * docs can't drift (docs/api.md's run against the packed npm package, in
+ * test/sdk/tarball.spec.ts): every fenced block preceded by
  * `<!-- run: SERVER expect="TEXT" -->` runs (sh with bash, ts and js with
  * tsx, python with a Python that has grpcio), and must exit 0 and print
  * TEXT. Every curl example must be marked so. Also checks that every CLI
@@ -13,10 +14,13 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { SignJWT } from "jose";
 import {
+  blocksOf,
+  type DocBlock,
   findPython,
   httpRequest,
   makeCertificate,
   makeTempDir,
+  pointAt,
   type RunResult,
   repoRoot,
   run,
@@ -25,46 +29,12 @@ import {
   startServer,
   type TempDir,
   type TestServer,
+  unmarkedCurlBlocks,
 } from "../support/index.js";
 
 type ServerName = "open" | "auth" | "limits" | "tls";
 
-interface DocBlock {
-  file: string;
-  line: number;
-  lang: string;
-  code: string;
-  run?: { server: ServerName; expect?: string };
-}
-
-/** The fenced code blocks of a Markdown file, with their run markers. */
-function blocksOf(markdown: string, file: string): DocBlock[] {
-  const lines = markdown.split("\n");
-  const blocks: DocBlock[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    const open = /^```(\w*)\s*$/.exec(lines[i] as string);
-    if (open === null) continue;
-    const start = i;
-    const body: string[] = [];
-    for (i++; i < lines.length && lines[i] !== "```"; i++) {
-      body.push(lines[i] as string);
-    }
-    const marker = /^<!-- run: (\w+)(?: expect="([^"]*)")? -->$/.exec(lines[start - 1] ?? "");
-    blocks.push({
-      file,
-      line: start + 1,
-      lang: open[1] ?? "",
-      code: `${body.join("\n")}\n`,
-      run:
-        marker === null
-          ? undefined
-          : { server: marker[1] as ServerName, expect: marker[2]?.replaceAll("&quot;", '"') },
-    });
-  }
-  return blocks;
-}
-
-const docFiles = ["docs/api.md", "docs/production.md"];
+const docFiles = ["docs/production.md"];
 const docs = await Promise.all(
   docFiles.map(async (file) => blocksOf(await readFile(join(repoRoot, file), "utf8"), file)),
 );
@@ -164,27 +134,20 @@ describe("the examples in docs/", () => {
   });
 
   it("marks every curl example to be run", () => {
-    const unmarked = allBlocks.filter(
-      (block) => /(^|[\s|;(])curl\s/m.test(block.code) && block.run === undefined,
-    );
     assert.deepEqual(
-      unmarked.map((block) => `${block.file}:${block.line}`),
+      unmarkedCurlBlocks(allBlocks),
       [],
       "curl examples without a <!-- run: … --> marker",
     );
   });
 
   for (const block of allBlocks.filter((b) => b.run !== undefined)) {
-    const { server: serverName, expect } = block.run as NonNullable<DocBlock["run"]>;
+    const { where, expect } = block.run as NonNullable<DocBlock["run"]>;
+    const serverName = where as ServerName;
     it(`${block.file}:${block.line} (${block.lang}, ${serverName} server)`, async (t) => {
       const server = servers.get(serverName);
       assert.ok(server, `no server named ${serverName}`);
-      const port = new URL(server.url).port;
-      const code = block.code
-        .replaceAll("http://localhost:8080", server.url)
-        .replaceAll("https://localhost:8443", `https://localhost:${port}`)
-        .replaceAll("localhost:8080", `127.0.0.1:${port}`)
-        .replaceAll('"modelmora-protocol-server"', JSON.stringify(join(repoRoot, "src/index.ts")));
+      const code = pointAt(block.code, server.url);
       let result: RunResult;
       switch (block.lang) {
         case "sh":

@@ -12,6 +12,7 @@
  * - prometheus.ts: /metrics samples, and waiting on the renders gauge.
  * - call-summary.ts: a call summary for unit tests of logs and metrics.
  * - certificates.ts: a self-signed certificate made with openssl.
+ * - doc-examples.ts: the runnable code blocks of a Markdown file.
  * - grpc-js.ts: grpc-js clients from the proof of concept's proto and the health proto.
  */
 // First: protobuf-es reads the base64 methods when it loads.
@@ -19,6 +20,7 @@ import "../../src/base64-polyfill.js";
 
 export * from "./call-summary.js";
 export * from "./certificates.js";
+export * from "./doc-examples.js";
 export * from "./free-port.js";
 export * from "./grpc-js.js";
 export * from "./haproxy-process.js";
