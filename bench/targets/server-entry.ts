@@ -4,7 +4,11 @@
  * bench starts the server under test through this file so that its process
  * has a command line of its own: on a shared development machine, a
  * `pkill -f src/cli.ts` meant for someone's own servers would otherwise
- * stop the server under test in the middle of a run. process.argv is the
- * same shape (node, script, flags...), so the CLI parses the flags as usual.
+ * stop the server under test in the middle of a run. src/cli.ts runs by
+ * itself only as node's entry point, so this file hands it the flags
+ * (everything after the script's path), as the package's `modelmora serve`
+ * does.
  */
-await import("../../src/cli.js");
+import { runCli } from "../../src/cli.js";
+
+runCli(process.argv.slice(2));
