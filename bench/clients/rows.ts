@@ -13,21 +13,16 @@
  *
  * Library module of `npm run bench`; reads no flags or environment.
  */
+import { type ProtocolName, protocolNames } from "../../src/index.js";
 import type { BenchOptions, Mode, ScenarioId } from "../cli/index.js";
 import type { StatsSource } from "../targets/process-stats.js";
 import type { BenchClient, ExtraHeaders } from "./types.js";
 
-/** The protocols the server speaks, as the recommendation groups them. */
-export type ProtocolFamily = "grpc" | "grpc-web" | "connect" | "connect-json" | "rest";
+/** The protocols the server speaks, as the recommendation groups them: the SDK's RPC protocols and REST. */
+export type ProtocolFamily = ProtocolName | "rest";
 
 /** Every protocol family, in table order. */
-export const protocolFamilies: readonly ProtocolFamily[] = [
-  "grpc",
-  "grpc-web",
-  "connect",
-  "connect-json",
-  "rest",
-];
+export const protocolFamilies: readonly ProtocolFamily[] = [...protocolNames, "rest"];
 
 /** A protocol family's name in the report. */
 export const protocolTitles: Readonly<Record<ProtocolFamily, string>> = {

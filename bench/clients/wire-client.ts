@@ -6,28 +6,47 @@
  * rows show what a user of the standard client gets. Both run against the
  * same server, so the difference between the two rows is client cost.
  *
- * It parses every envelope as it arrives, decodes every field but `data`
- * with protobuf-es, and hands `data` to the image assembler in the pieces
- * it arrives in (StreamingChunkDecoder), where standard clients gather each
- * 1 MB message into one buffer first. Statuses are checked (grpc-status
- * trailer, gRPC-Web trailer frame, Connect end-of-stream message).
+ * The body is read with the SDK's own pieces (the package's exports):
+ * ResponseDecoder parses every envelope as it arrives, decodes every field
+ * but `data` with protobuf-es, and keeps `data` as views of the reads it
+ * arrived in, which go to the bench's image assembler as they are (never
+ * gathered or copied), where standard clients gather each 1 MB message into
+ * one buffer first; the SDK's wire protocols (`wireProtocols`) build the
+ * request headers and check the status (grpc-status trailer, gRPC-Web
+ * trailer envelope, Connect end-of-stream message) with connect's helpers.
+ * What it leaves out, next to the SDK's streamImages: interceptors,
+ * deadlines, backpressure and writing the images in place (the bench's
+ * assembler keeps the pieces and hashes them after the timed part).
  *
  * Library module of `npm run bench`; reads no flags or environment.
  */
 import http from "node:http";
-import type http2 from "node:http2";
+import http2 from "node:http2";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import {
+  createAsyncIterable,
+  encodeEnvelope,
+  transformSplitEnvelope,
+} from "@connectrpc/connect/protocol";
+import {
+  requestHeader as connectRequestHeader,
+  errorFromJsonBytes,
+  validateResponse as validateConnectResponse,
+} from "@connectrpc/connect/protocol-connect";
+import {
   InferenceRequestSchema,
-  InferenceResponseSchema,
   ListModelsResponseSchema,
+  ResponseDecoder,
+  type WireProtocolName,
+  type WireResponse,
+  wireProtocols,
 } from "../../src/index.js";
 import { type HashingMode, ImageAssembler, VerificationError } from "../verify/index.js";
 import { connectHttp2, createCountedAgent, SocketCounter } from "./connections.js";
 import type { BenchClient, ExtraHeaders, StreamCall, StreamOutcome } from "./types.js";
 
 /** The binary protocols this client speaks. */
-export type WireProtocol = "grpc" | "grpc-web" | "connect";
+export type WireProtocol = WireProtocolName;
 
 /** Options for createWireBenchClient. */
 export interface WireBenchClientOptions {
@@ -39,61 +58,83 @@ export interface WireBenchClientOptions {
   headers?: ExtraHeaders;
 }
 
-const contentTypes: Record<WireProtocol, string> = {
-  grpc: "application/grpc+proto",
-  "grpc-web": "application/grpc-web+proto",
-  connect: "application/connect+proto",
-};
+/** What a POST hands on as its response arrives. */
+interface ResponseHandlers {
+  /** The status and headers. Throwing ends the call with that error. */
+  onResponse(status: number, header: Headers): void;
+  /** The next piece of the body, as the socket delivered it. Throwing ends the call. */
+  onData(chunk: Buffer): void;
+}
 
-type Headers = Record<string, string | string[] | undefined>;
+/** Largest ListModels answer read, bytes. */
+const maxUnaryBytes = 4 * 1024 * 1024;
 
 /** Creates one wire client: one HTTP/2 session or one keep-alive agent. */
 export function createWireBenchClient(options: WireBenchClientOptions): BenchClient {
   const sockets = new SocketCounter();
   const url = new URL(options.baseUrl);
+  const wire = wireProtocols[options.protocol];
   let agent: http.Agent | undefined;
   let session: http2.ClientHttp2Session | undefined;
 
-  /** POSTs one enveloped request; hands each body chunk to onData. */
+  /** POSTs one request; resolves with the HTTP trailers at the end of the body. */
   function post(
-    path: string,
+    method: string,
     body: Uint8Array,
-    onData: (data: Buffer) => void,
-    contentType = contentTypes[options.protocol],
-  ): Promise<{ status: number; headers: Headers; trailers: Headers }> {
-    const headers: Record<string, string> = {
-      ...options.headers,
-      "content-type": contentType,
-    };
-    if (options.protocol === "grpc") headers.te = "trailers";
-    if (options.protocol === "grpc-web") headers["x-grpc-web"] = "1";
-    if (options.protocol === "connect") headers["connect-protocol-version"] = "1";
-    if (options.httpVersion === "2") {
-      // A session the server closed (idle timeout, GOAWAY) is replaced by a new one.
-      if (session === undefined || session.closed || session.destroyed) {
-        session = connectHttp2(options.baseUrl, options.windowBytes, sockets);
-      }
-      const stream = session.request({ ":method": "POST", ":path": path, ...headers });
-      return new Promise((resolve, reject) => {
-        let status = 0;
-        let responseHeaders: Headers = {};
-        let trailers: Headers = {};
-        stream.once("response", (h) => {
-          status = Number(h[":status"]);
-          responseHeaders = h as Headers;
+    header: Headers,
+    handlers: ResponseHandlers,
+  ): Promise<Headers> {
+    const path = `/modelmora.InferenceService/${method}`;
+    const headers = Object.fromEntries(header);
+    return new Promise<Headers>((resolve, reject) => {
+      let settled = false;
+      let cancel: () => void = () => {};
+      const fail = (err: unknown) => {
+        if (settled) return;
+        settled = true;
+        cancel();
+        reject(err);
+      };
+      /** Runs a handler; an error it throws ends the call. */
+      const guarded =
+        <A extends unknown[]>(handler: (...args: A) => void) =>
+        (...args: A) => {
+          if (settled) return;
+          try {
+            handler(...args);
+          } catch (err) {
+            fail(err);
+          }
+        };
+      const done = (trailer: Headers) => {
+        if (settled) return;
+        settled = true;
+        resolve(trailer);
+      };
+      if (options.httpVersion === "2") {
+        // A session the server closed (idle timeout, GOAWAY) is replaced by a new one.
+        if (session === undefined || session.closed || session.destroyed) {
+          session = connectHttp2(options.baseUrl, options.windowBytes, sockets);
+        }
+        const stream = session.request({ ":method": "POST", ":path": path, ...headers });
+        cancel = () => stream.close(http2.constants.NGHTTP2_CANCEL);
+        let trailer = new Headers();
+        stream.once(
+          "response",
+          guarded((h: http2.IncomingHttpHeaders) =>
+            handlers.onResponse(Number(h[":status"]), headersFrom(h)),
+          ),
+        );
+        stream.on("trailers", (h: http2.IncomingHttpHeaders) => {
+          trailer = headersFrom(h);
         });
-        stream.on("trailers", (h) => {
-          trailers = h as Headers;
-        });
-        stream.on("data", onData);
-        stream.once("error", reject);
-        stream.once("end", () => resolve({ status, headers: responseHeaders, trailers }));
+        stream.on("data", guarded(handlers.onData));
+        stream.on("error", fail);
+        stream.once("end", () => done(trailer));
         stream.end(body);
-      });
-    }
-    agent ??= createCountedAgent(sockets);
-    const usedAgent = agent;
-    return new Promise((resolve, reject) => {
+        return;
+      }
+      agent ??= createCountedAgent(sockets);
       const req = http.request(
         {
           host: url.hostname,
@@ -101,46 +142,20 @@ export function createWireBenchClient(options: WireBenchClientOptions): BenchCli
           method: "POST",
           path,
           headers: { ...headers, "content-length": String(body.byteLength) },
-          agent: usedAgent,
+          agent,
         },
         (res) => {
-          res.on("data", onData);
-          res.once("error", reject);
-          res.once("end", () =>
-            resolve({
-              status: res.statusCode ?? 0,
-              headers: res.headers as Headers,
-              trailers: res.trailers as Headers,
-            }),
-          );
+          guarded(handlers.onResponse)(res.statusCode ?? 0, headersFrom(res.headers));
+          res.on("data", guarded(handlers.onData));
+          res.on("error", fail);
+          res.once("end", () => done(headersFrom(res.trailers)));
         },
       );
-      req.once("error", reject);
+      // Without the error: the socket would emit it where nothing listens any more.
+      cancel = () => req.destroy();
+      req.on("error", fail);
       req.end(body);
     });
-  }
-
-  /**
-   * Calls a method and feeds the response body to a decoder; throws on a
-   * failed status.
-   */
-  async function call(method: string, request: Uint8Array, decoder: BodyDecoder): Promise<void> {
-    let endOfStream: { flags: number; data: Uint8Array } | undefined;
-    const { status, headers, trailers } = await post(
-      `/modelmora.InferenceService/${method}`,
-      envelope(0, request),
-      (data) =>
-        decoder.push(data, (flags, message) => {
-          endOfStream = { flags, data: message };
-        }),
-    );
-    if (status !== 200) {
-      throw new Error(`${method}: HTTP ${status}`);
-    }
-    if (decoder.pendingBytes > 0) {
-      throw new VerificationError(`${method}: the response ended inside a message`);
-    }
-    checkStatus(options.protocol, method, headers, trailers, endOfStream);
   }
 
   return {
@@ -155,29 +170,40 @@ export function createWireBenchClient(options: WireBenchClientOptions): BenchCli
       const started = performance.now();
       let firstChunkMs = -1;
       let chunks = 0;
-      const decoder = new StreamingChunkDecoder({
-        onFirstByte() {
-          if (firstChunkMs < 0) firstChunkMs = performance.now() - started;
-        },
-        onMetadata(metadata) {
-          assembler.declare(
-            Number(metadata.image_index),
-            Number(metadata.image_bytes),
-            metadata.image_sha256,
-          );
-        },
-        onData(metadata, data, offsetInChunk) {
-          assembler.add(
-            Number(metadata.image_index),
-            data,
-            Number(metadata.chunk_offset) + offsetInChunk,
-          );
-        },
-        onMessage() {
+      let status: WireResponse | undefined;
+      const decoder = new ResponseDecoder({
+        onResponse({ response, dataPieces }) {
+          status?.beforeMessage();
           chunks++;
+          const metadata = response.metadata;
+          const index = Number(metadata.image_index);
+          assembler.declare(index, Number(metadata.image_bytes), metadata.image_sha256);
+          let offset = Number(metadata.chunk_offset);
+          for (const piece of dataPieces) {
+            assembler.add(index, piece, offset);
+            offset += piece.byteLength;
+          }
+        },
+        onControl(flags, data) {
+          status?.onControl(flags, data);
         },
       });
-      await call("StreamInference", request, decoder);
+      const trailer = await post(
+        "StreamInference",
+        encodeEnvelope(0, request),
+        wire.requestHeader(undefined, options.headers),
+        {
+          onResponse(code, header) {
+            status = wire.openResponse(code, header);
+          },
+          onData(chunk) {
+            if (firstChunkMs < 0) firstChunkMs = performance.now() - started;
+            decoder.push(chunk);
+          },
+        },
+      );
+      decoder.end();
+      status?.finish(trailer);
       return {
         firstChunkMs,
         totalMs: performance.now() - started,
@@ -188,305 +214,68 @@ export function createWireBenchClient(options: WireBenchClientOptions): BenchCli
       };
     },
     async unary(): Promise<void> {
+      const parts: Buffer[] = [];
+      let code = 0;
+      let header = new Headers();
+      const collect: ResponseHandlers = {
+        onResponse(status, responseHeader) {
+          code = status;
+          header = responseHeader;
+        },
+        onData(chunk) {
+          parts.push(chunk);
+        },
+      };
       let models = 0;
       if (options.protocol === "connect") {
-        // Connect unary: the message is the whole body, not enveloped.
-        const parts: Buffer[] = [];
-        const { status } = await post(
-          "/modelmora.InferenceService/ListModels",
+        // Connect unary: the message is the whole body, not enveloped; an
+        // error is an HTTP status with a JSON body.
+        await post(
+          "ListModels",
           new Uint8Array(0),
-          (data) => parts.push(data),
-          "application/proto",
+          connectRequestHeader("unary", true, undefined, options.headers, true),
+          collect,
         );
-        if (status !== 200) throw new Error(`ListModels: HTTP ${status}`);
-        models = fromBinary(ListModelsResponseSchema, Buffer.concat(parts)).models.length;
-        if (models === 0) throw new VerificationError("ListModels answered with no models");
-        return;
+        const body = Buffer.concat(parts);
+        const validated = validateConnectResponse("unary", true, code, header);
+        if (validated.isUnaryError) {
+          throw errorFromJsonBytes(body, header, validated.unaryError);
+        }
+        models = fromBinary(ListModelsResponseSchema, body).models.length;
+      } else {
+        const trailer = await post(
+          "ListModels",
+          encodeEnvelope(0, new Uint8Array(0)),
+          wire.requestHeader(undefined, options.headers),
+          collect,
+        );
+        const status = wire.openResponse(code, header);
+        const envelopes = transformSplitEnvelope(maxUnaryBytes)(
+          createAsyncIterable([Buffer.concat(parts)]),
+        );
+        for await (const envelope of envelopes) {
+          if (envelope.flags === 0) {
+            status.beforeMessage();
+            models = fromBinary(ListModelsResponseSchema, envelope.data).models.length;
+          } else {
+            status.onControl(envelope.flags, envelope.data);
+          }
+        }
+        status.finish(trailer);
       }
-      await call(
-        "ListModels",
-        new Uint8Array(0),
-        new EnvelopeSplitter((message) => {
-          models = fromBinary(ListModelsResponseSchema, message).models.length;
-        }),
-      );
       if (models === 0) throw new VerificationError("ListModels answered with no models");
     },
   };
 }
 
-/** Reads a response body; hands envelopes other than data messages to onOther. */
-interface BodyDecoder {
-  /** Bytes of an unfinished envelope. */
-  readonly pendingBytes: number;
-  push(data: Buffer, onOther: (flags: number, message: Uint8Array) => void): void;
-}
-
-/**
- * Splits a byte stream into envelopes (1 byte of flags, 4 of length, the
- * message) and hands each data message, whole, to onMessage: a message that
- * arrived in one read is used in place, one split across reads is gathered
- * with one copy. For small messages.
- */
-class EnvelopeSplitter implements BodyDecoder {
-  private parts: Buffer[] = [];
-  private partsBytes = 0;
-
-  constructor(private readonly onMessage: (message: Uint8Array) => void) {}
-
-  get pendingBytes(): number {
-    return this.partsBytes;
-  }
-
-  push(data: Buffer, onOther: (flags: number, message: Uint8Array) => void): void {
-    const onEnvelope = (flags: number, message: Uint8Array) =>
-      flags === 0 ? this.onMessage(message) : onOther(flags, message);
-    let chunk = data;
-    if (this.partsBytes > 0) {
-      this.parts.push(chunk);
-      this.partsBytes += chunk.byteLength;
-      if (this.partsBytes < 5) return;
-      const need = 5 + Buffer.concat(this.parts, 5).readUInt32BE(1);
-      if (this.partsBytes < need) return;
-      // One copy: gather the message split across reads.
-      chunk = Buffer.concat(this.parts, this.partsBytes);
-      this.parts = [];
-      this.partsBytes = 0;
-    }
-    let offset = 0;
-    while (chunk.byteLength - offset >= 5) {
-      const length = chunk.readUInt32BE(offset + 1);
-      if (chunk.byteLength - offset - 5 < length) break;
-      onEnvelope(chunk[offset] as number, chunk.subarray(offset + 5, offset + 5 + length));
-      offset += 5 + length;
-    }
-    if (offset < chunk.byteLength) {
-      this.parts.push(chunk.subarray(offset));
-      this.partsBytes = chunk.byteLength - offset;
+/** Node's response headers as a Headers, without HTTP/2's pseudo-headers (":status"). */
+function headersFrom(record: http.IncomingHttpHeaders | http2.IncomingHttpHeaders): Headers {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(record)) {
+    if (value === undefined || name.startsWith(":")) continue;
+    for (const each of Array.isArray(value) ? value : [String(value)]) {
+      headers.append(name, each);
     }
   }
-}
-
-/** What StreamingChunkDecoder reports, as InferenceResponse messages arrive. */
-interface ChunkEvents {
-  onFirstByte(): void;
-  /** A message's metadata, before any of its data. */
-  onMetadata(metadata: Record<string, string>): void;
-  /** A piece of a message's `data`, at offsetInChunk within that field. */
-  onData(metadata: Record<string, string>, data: Uint8Array, offsetInChunk: number): void;
-  /** A message is complete. */
-  onMessage(): void;
-}
-
-/**
- * Decodes a stream of enveloped InferenceResponse messages without
- * gathering them: every field but `data` (a few hundred bytes) is collected
- * and decoded with protobuf-es; `data` is handed on in the pieces it
- * arrives in, never copied. When `data` comes before `metadata` in a
- * message (field order is free in protobuf), it is held until the message
- * ends. This is how a client reads a large `bytes` field at the speed of a
- * raw byte stream; standard gRPC clients gather each message first.
- */
-class StreamingChunkDecoder implements BodyDecoder {
-  private readonly head = Buffer.alloc(5);
-  private headBytes = 0;
-  /** Bytes left in the current envelope; -1 between envelopes. */
-  private messageLeft = -1;
-  private flags = 0;
-  /** Non-data envelope (trailers, end of stream) being gathered. */
-  private other: Buffer[] = [];
-  /** The current message's fields other than data, as protobuf bytes. */
-  private small: number[] = [];
-  /** Varint being read: its bytes. */
-  private varint: number[] = [];
-  private state: "tag" | "varint-value" | "length" | "bytes" | "fixed" | "data" = "tag";
-  private field = 0;
-  private left = 0;
-  private dataOffset = 0;
-  private metadata: Record<string, string> | undefined;
-  private heldData: Uint8Array[] = [];
-  private seenFirstByte = false;
-
-  constructor(private readonly events: ChunkEvents) {}
-
-  get pendingBytes(): number {
-    return this.messageLeft > 0 || this.headBytes > 0 ? 1 : 0;
-  }
-
-  push(data: Buffer, onOther: (flags: number, message: Uint8Array) => void): void {
-    if (!this.seenFirstByte) {
-      this.seenFirstByte = true;
-      this.events.onFirstByte();
-    }
-    let at = 0;
-    while (at < data.byteLength) {
-      if (this.messageLeft < 0) {
-        const n = Math.min(5 - this.headBytes, data.byteLength - at);
-        data.copy(this.head, this.headBytes, at, at + n);
-        this.headBytes += n;
-        at += n;
-        if (this.headBytes < 5) return;
-        this.headBytes = 0;
-        this.flags = this.head[0] as number;
-        this.messageLeft = this.head.readUInt32BE(1);
-        this.startMessage();
-        if (this.messageLeft === 0) this.endMessage(onOther);
-        continue;
-      }
-      const n = Math.min(this.messageLeft, data.byteLength - at);
-      const piece = data.subarray(at, at + n);
-      if (this.flags === 0) this.consume(piece);
-      else this.other.push(piece);
-      at += n;
-      this.messageLeft -= n;
-      if (this.messageLeft === 0) this.endMessage(onOther);
-    }
-  }
-
-  private startMessage(): void {
-    this.other = [];
-    this.small = [];
-    this.varint = [];
-    this.state = "tag";
-    this.dataOffset = 0;
-    this.metadata = undefined;
-    this.heldData = [];
-  }
-
-  private endMessage(onOther: (flags: number, message: Uint8Array) => void): void {
-    this.messageLeft = -1;
-    if (this.flags !== 0) {
-      onOther(this.flags, Buffer.concat(this.other));
-      return;
-    }
-    if (this.state !== "tag") {
-      throw new VerificationError("a message ended inside a field");
-    }
-    if (this.metadata === undefined) {
-      this.metadata = this.decodeSmall();
-      this.events.onMetadata(this.metadata);
-    }
-    let offset = 0;
-    for (const held of this.heldData) {
-      this.events.onData(this.metadata, held, offset);
-      offset += held.byteLength;
-    }
-    this.events.onMessage();
-  }
-
-  private decodeSmall(): Record<string, string> {
-    return fromBinary(InferenceResponseSchema, Uint8Array.from(this.small)).metadata;
-  }
-
-  /** Feeds bytes of a data message through the field state machine. */
-  private consume(piece: Buffer): void {
-    let at = 0;
-    while (at < piece.byteLength) {
-      if (this.state === "data") {
-        const n = Math.min(this.left, piece.byteLength - at);
-        const slice = piece.subarray(at, at + n);
-        if (this.metadata !== undefined) {
-          this.events.onData(this.metadata, slice, this.dataOffset);
-        } else {
-          this.heldData.push(slice);
-        }
-        this.dataOffset += n;
-        this.left -= n;
-        at += n;
-        if (this.left === 0) this.state = "tag";
-        continue;
-      }
-      if (this.state === "bytes" || this.state === "fixed") {
-        const n = Math.min(this.left, piece.byteLength - at);
-        for (let i = 0; i < n; i++) this.small.push(piece[at + i] as number);
-        this.left -= n;
-        at += n;
-        if (this.left === 0) this.state = "tag";
-        continue;
-      }
-      // A varint: tag, varint value or length.
-      const byte = piece[at] as number;
-      at++;
-      this.varint.push(byte);
-      if (byte & 0x80) continue;
-      const bytes = this.varint;
-      this.varint = [];
-      let value = 0;
-      for (let i = bytes.length - 1; i >= 0; i--)
-        value = value * 128 + ((bytes[i] as number) & 0x7f);
-      if (this.state === "tag") {
-        this.field = value >>> 3;
-        const wireType = value & 7;
-        if (this.field === 4 && wireType === 2) {
-          this.state = "length";
-          continue;
-        }
-        this.small.push(...bytes);
-        if (wireType === 0) this.state = "varint-value";
-        else if (wireType === 2) this.state = "length";
-        else if (wireType === 1 || wireType === 5) {
-          this.state = "fixed";
-          this.left = wireType === 1 ? 8 : 4;
-        } else throw new VerificationError(`unsupported wire type ${wireType}`);
-      } else if (this.state === "varint-value") {
-        this.small.push(...bytes);
-        this.state = "tag";
-      } else if (this.field === 4) {
-        // data's length: decode what came before, then stream the bytes.
-        this.left = value;
-        this.state = value === 0 ? "tag" : "data";
-        if (this.metadata === undefined) {
-          const metadata = this.decodeSmall();
-          if (metadata.image_index !== undefined) {
-            this.metadata = metadata;
-            this.events.onMetadata(metadata);
-          }
-        }
-      } else {
-        this.small.push(...bytes);
-        this.left = value;
-        this.state = value === 0 ? "tag" : "bytes";
-      }
-    }
-  }
-}
-
-function envelope(flags: number, message: Uint8Array): Buffer {
-  const out = Buffer.allocUnsafe(5 + message.byteLength);
-  out[0] = flags;
-  out.writeUInt32BE(message.byteLength, 1);
-  out.set(message, 5);
-  return out;
-}
-
-/** Throws unless the protocol's status says OK. */
-function checkStatus(
-  protocol: WireProtocol,
-  method: string,
-  headers: Headers,
-  trailers: Headers,
-  endOfStream: { flags: number; data: Uint8Array } | undefined,
-): void {
-  let code: string | undefined;
-  let message = "";
-  if (protocol === "grpc") {
-    code = String(trailers["grpc-status"] ?? headers["grpc-status"] ?? "");
-    message = String(trailers["grpc-message"] ?? headers["grpc-message"] ?? "");
-  } else if (protocol === "grpc-web") {
-    const text = endOfStream ? Buffer.from(endOfStream.data).toString("latin1") : "";
-    code = /grpc-status:\s*(\d+)/i.exec(text)?.[1] ?? String(headers["grpc-status"] ?? "");
-    message = /grpc-message:\s*(.*)/i.exec(text)?.[1]?.trim() ?? "";
-  } else {
-    if (endOfStream === undefined) {
-      throw new VerificationError(`${method}: no Connect end-of-stream message`);
-    }
-    const end = JSON.parse(Buffer.from(endOfStream.data).toString("utf8")) as {
-      error?: { code?: string; message?: string };
-    };
-    code = end.error === undefined ? "0" : end.error.code;
-    message = end.error?.message ?? "";
-  }
-  if (code !== "0") {
-    throw new Error(`${method}: status ${code || "missing"} ${decodeURIComponent(message)}`);
-  }
+  return headers;
 }

@@ -26,3 +26,9 @@ export type {
   StreamImagesRequest,
 } from "./stream-images.js";
 export type { StreamedImage } from "./streamed-image.js";
+export {
+  type WireProtocol,
+  type WireProtocolName,
+  type WireResponse,
+  wireProtocols,
+} from "./wire/index.js";
