@@ -43,7 +43,7 @@ export function usage(rows: KnownRows): string {
   const families = [
     ...new Set(
       rows.protocols.map((id) =>
-        id.startsWith("browser-") ? "browser" : id.replace(/-(h1|h2|wire.*)$/, ""),
+        id.startsWith("browser-") ? "browser" : id.replace(/-(h1|h2|wire.*|sdk.*)$/, ""),
       ),
     ),
   ].filter((family) => !rows.protocols.includes(family) || family === "grpc");

@@ -1,13 +1,14 @@
 /**
  * The row families measured against the server under test, in table order:
  * the project's connect-node client for the Connect family of protocols,
- * node:http / node:http2 for REST, and the minimal wire clients that show
- * each binary protocol's cost without a client library. A new client stack
- * plugs in here as one more entry of `rowFamilies` (see rows.ts).
+ * node:http / node:http2 for REST, the minimal wire clients that show each
+ * binary protocol's cost without a client library, the project's SDK
+ * (streamImages) over the binary protocols, and the browsers. A new client
+ * stack plugs in here as one more entry of `rowFamilies` (see rows.ts).
  *
  * Library module of `npm run bench`; reads no flags or environment.
  */
-import type { ProtocolName } from "../../src/index.js";
+import type { ProtocolName, WireProtocolName } from "../../src/index.js";
 import { browserFamily } from "../browser/browser-family.js";
 import type { Mode, ScenarioId } from "../cli/index.js";
 import { createConnectBenchClient } from "./connect-client.js";
@@ -22,6 +23,7 @@ import {
   type RowSpec,
   type TargetRowContext,
 } from "./rows.js";
+import { createSdkBenchClient } from "./sdk-client.js";
 import { createWireBenchClient, type WireProtocol } from "./wire-client.js";
 
 /** The row id of a protocol over an HTTP version: plain gRPC is h2 only, so it has no suffix. */
@@ -140,6 +142,38 @@ export const wireFamily = simpleFamily(
 );
 
 /**
+ * The binary protocols again, through the project's SDK as its users call
+ * it for images: createInferenceClient + client.streamImages, which yields
+ * whole images with their SHA-256 checked (sdk-client.ts). Client "node-sdk",
+ * so the recommendation speaks for it apart; the single request and the
+ * 10-client load, in both modes.
+ */
+export const sdkFamily = simpleFamily(
+  "sdk",
+  connectPairs
+    .filter(([protocol]) => protocol !== "connect-json")
+    .map(([protocol, httpVersion]) => ({
+      id: protocolRowId(protocol, httpVersion, "-sdk"),
+      label: `${protocolTitles[protocol]} ${httpLabel(httpVersion)} SDK`,
+      kind: "protocol",
+      client: "node-sdk",
+      protocol,
+      library: "sdk",
+      httpVersion,
+      description: `the project's SDK, ${protocol}: createInferenceClient + client.streamImages (whole images, SHA-256 checked inside the timed part) → ModelMora server`,
+      takesPart: (scenario) => scenario === "single" || scenario === "load",
+    })),
+  (row, context) => () =>
+    createSdkBenchClient({
+      baseUrl: context.baseUrl,
+      protocol: row.protocol as WireProtocolName,
+      httpVersion: row.httpVersion,
+      windowBytes: context.windowBytes,
+      headers: context.headers,
+    }),
+);
+
+/**
  * Where the browser rows take part: the single request and the small
  * payload in both modes, and the 10-client load transport-only (end-to-end
  * it would add minutes of drawing and say nothing a Node row does not),
@@ -174,6 +208,7 @@ export const rowFamilies: readonly RowFamily[] = [
   connectNodeFamily,
   restNodeFamily,
   wireFamily,
+  sdkFamily,
   browserRowFamily,
 ];
 

@@ -141,6 +141,28 @@ describe("recommendation", () => {
     assert.equal(rec.summary.length, 2);
   });
 
+  it("speaks for the SDK rows apart, with their distance from the ceiling", () => {
+    const sdk = (id: string, protocol: string, rounds: number[]) =>
+      result(id, rounds, { client: "node-sdk", protocol, label: `${protocol} SDK` });
+    const run = withRatios([
+      ...nodeRun(),
+      sdk("grpc-sdk", "grpc", [720, 700, 730]),
+      sdk("connect-sdk-h2", "connect", [500, 490, 510]),
+    ]);
+    const rec = recommendationOf(run);
+    const line = rec.lines.find((l) => l.client === "node-sdk" && l.traffic === "large");
+    assert.deepEqual(line?.pick, ["grpc SDK"]);
+    assert.match(line?.text ?? "", /through this project's SDK \(client\.streamImages\)/);
+    assert.match(
+      line?.text ?? "",
+      /grpc SDK \(720 MB\/s\) is the fastest, at 0\.80× of the bare Node HTTP\/2 ceiling/,
+    );
+    assert.match(line?.text ?? "", /connect SDK is at 0\.69× of it/);
+    // The Node line is unchanged: the SDK rows have their own.
+    const node = rec.lines.find((l) => l.client === "node" && l.traffic === "large");
+    assert.deepEqual([...(node?.pick ?? [])].sort(), ["connect-h2", "rest-h1"]);
+  });
+
   it("ties rows whose wide ranges overlap, and says the machine was busy", () => {
     const run = [result("rest-h1", [300, 120, 320]), result("grpc", [130, 60, 140])];
     const large = recommendationOf(run).lines.find((line) => line.traffic === "large");
@@ -183,6 +205,18 @@ describe("decision rule", () => {
     assert.match(primary?.outcome ?? "", /outside the range the rule was written for/);
     assert.match(primary?.outcome ?? "", /gRPC has no performance case/);
     assert.equal(decision.bands.length, 4);
+  });
+
+  it("leaves out a client stack that has no REST to compare with (the SDK)", () => {
+    const run = [
+      ...nodeRun(),
+      result("grpc-sdk", [720, 700, 730], { client: "node-sdk", protocol: "grpc" }),
+    ];
+    const decision = decisionOf(run);
+    assert.deepEqual(
+      [...new Set([...decision.primary, ...decision.supporting].map((item) => item.client))],
+      ["node"],
+    );
   });
 
   it("treats figures within noise as similar", () => {
@@ -335,5 +369,31 @@ describe("targets", () => {
     );
     assert.equal(connect?.outcome, "within noise");
     assert.match(connect?.meaning ?? "", /rerun on an idle machine/);
+  });
+
+  it("checks the SDK rows against bare Node HTTP/2, one stream and 10 clients", () => {
+    const load = { scenario: "load" as const };
+    const checks = checkTargets(
+      withRatios([
+        result("grpc-sdk", [720, 700, 730], { client: "node-sdk", protocol: "grpc" }),
+        result("connect-sdk-h2", [500, 490, 510], { client: "node-sdk", protocol: "connect" }),
+        result("bare-h2", [900, 880, 910]),
+        result("grpc-sdk", [650, 640, 660], { ...load, client: "node-sdk", protocol: "grpc" }),
+        result("bare-h2", [1000, 990, 1010], load),
+      ]),
+    );
+    const sdk = checks.filter((c) => c.target.startsWith("through the SDK"));
+    const outcome = (row: string, scenario: string) =>
+      sdk.find((c) => c.row === row && c.comparison.includes(scenario))?.outcome;
+    assert.equal(outcome("grpc-sdk", "single"), "met");
+    assert.equal(outcome("connect-sdk-h2", "single"), "missed");
+    assert.equal(outcome("grpc-sdk", "load"), "missed");
+    // A row the run did not have, where the run has the ceiling.
+    assert.equal(outcome("grpc-web-sdk-h2", "single"), "not measured");
+    assert.match(sdk[0]?.why ?? "", /streamImages/);
+    assert.match(
+      sdk.find((c) => c.outcome === "missed")?.meaning ?? "",
+      /user of client\.streamImages/,
+    );
   });
 });

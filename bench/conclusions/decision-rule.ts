@@ -17,6 +17,7 @@
  * Library module of `npm run bench`; reads no flags or environment.
  */
 import type { Mode, ScenarioId } from "../cli/index.js";
+import { protocolRowInfos } from "../clients/index.js";
 import { type Ratio, type RowResult, ratioOf, type Spread } from "../results/index.js";
 import { clientStacks, isUserRow, okAt, stackName } from "./find.js";
 
@@ -209,7 +210,20 @@ export function applyRule(
 export function decisionOf(results: readonly RowResult[]): Decision {
   const primary: DecisionItem[] = [];
   const supporting: DecisionItem[] = [];
+  // Stacks that speak REST, by the registry (the rule compares gRPC with REST).
+  const restStacks = new Set(
+    protocolRowInfos.filter((row) => row.protocol === "rest").map((row) => row.client),
+  );
   for (const client of clientStacks(results)) {
+    // A stack with no REST at all (the project's SDK speaks the RPC
+    // protocols only) gives the rule nothing to compare: it is left out,
+    // not reported as "not applied".
+    if (
+      !restStacks.has(client) &&
+      !results.some((r) => r.client === client && r.protocol === "rest")
+    ) {
+      continue;
+    }
     const who = stackName(client);
     const first = applyRule(
       results,

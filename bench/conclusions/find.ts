@@ -65,6 +65,7 @@ export function clientStacks(results: readonly RowResult[]): string[] {
 /** The client stacks the report knows how to name, and their names. */
 export const clientStackNames: Readonly<Record<string, string>> = {
   node: "Node clients",
+  "node-sdk": "Node clients through this project's SDK (client.streamImages)",
   python: "Python clients",
   browser: "browsers",
 };
