@@ -74,6 +74,23 @@ describe("optionsFromArgs", () => {
     assert.throws(() => parse("--chunk-bytes", "0"), /--chunk-bytes must be a whole number/);
   });
 
+  it("passes --workers to the spawned server alone", () => {
+    for (const value of ["2", "auto"]) {
+      const options = parse("--workers", value);
+      assert.deepEqual(options.serverArgs, ["--workers", value]);
+      assert.deepEqual(options.baselineServerArgs, []);
+    }
+    assert.throws(
+      () => parse("--workers", "0"),
+      /--workers must be a whole number of at least 1 or auto, got "0"/,
+    );
+    assert.throws(() => parse("--workers", "many"), UsageError);
+    assert.throws(
+      () => parse("--workers", "2", "--url", "http://127.0.0.1:8080"),
+      /with --url, start that server with it/,
+    );
+  });
+
   it("runs the browser rows in a full and a quick run, alone with --browser, not in a smoke run", () => {
     assert.equal(parse().browserRows, true);
     assert.equal(parse("--quick").browserRows, true);

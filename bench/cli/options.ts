@@ -235,7 +235,20 @@ export function optionsFromArgs(argv: readonly string[]): BenchOptions | undefin
   for (const flag of serverFlags) {
     const value = flagValues[flag.name];
     if (typeof value !== "string") continue;
-    if (flag.minimum !== undefined) int(flag.name, value, flag.minimum, flag.minimum);
+    if (!flag.baselines && values.url !== undefined) {
+      throw new UsageError(
+        `--${flag.name} is a setting of the server the bench spawns; with --url, start that server with it`,
+      );
+    }
+    if (flag.minimum !== undefined && !flag.words?.includes(value)) {
+      const number = Number(value);
+      if (!Number.isSafeInteger(number) || number < flag.minimum) {
+        const words = flag.words === undefined ? "" : ` or ${flag.words.join(", ")}`;
+        throw new UsageError(
+          `--${flag.name} must be a whole number of at least ${flag.minimum}${words}, got "${value}"`,
+        );
+      }
+    }
     serverArgs.push(`--${flag.name}`, value);
     if (flag.baselines) baselineServerArgs.push(`--${flag.name}`, value);
   }

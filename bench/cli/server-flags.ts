@@ -4,7 +4,7 @@
  * the Node baselines where `baselines` is set, so they cut and draw alike).
  * A new server setting the bench should vary (a `--workers`, say) is one
  * more entry here: it then shows in --help, reaches the spawned server and
- * is recorded in the report.
+ * is recorded in the report (its command line).
  *
  * Library module of `npm run bench`; reads no flags or environment.
  */
@@ -19,8 +19,10 @@ export interface ServerFlag {
   readonly help: string;
   /** Also passed to the Node baselines. */
   readonly baselines: boolean;
-  /** When set, the value must be a whole number of at least this. */
+  /** When set, the value must be a whole number of at least this (or one of `words`). */
   readonly minimum?: number;
+  /** Values accepted besides whole numbers, e.g. "auto". */
+  readonly words?: readonly string[];
 }
 
 /** The pass-through flags, in --help order. */
@@ -37,5 +39,15 @@ export const serverFlags: readonly ServerFlag[] = [
     value: "NAME",
     help: "the spawned server's and baselines' --renderer",
     baselines: true,
+  },
+  {
+    // The server's own processes only: the baselines are single-process
+    // ceilings, and on a 2-core machine every worker competes with the client.
+    name: "workers",
+    value: "N",
+    help: "worker processes of the spawned server (its --workers: N or auto; 1)",
+    baselines: false,
+    minimum: 1,
+    words: ["auto"],
   },
 ];
