@@ -18,11 +18,12 @@
  * (MODELMORA_CHROMIUM through chromium.ts).
  */
 import { join } from "node:path";
+import type { ListeningProcess } from "../targets/listening-process.js";
 import { type BrowserProtocol, createBrowserBenchClient } from "./browser-client.js";
 import { type BrowserSession, createBrowserSession } from "./browser-session.js";
 import { chromiumMissing } from "./chromium.js";
 import { saveCompareScreenshots } from "./compare-screenshot.js";
-import { type ServerProcess, startServerProcess } from "./server-process.js";
+import { startServerProcess } from "./server-process.js";
 
 /** What the family needs to know about a row (the bench's RowInfo has more). */
 export interface BrowserRowInfo {
@@ -103,7 +104,7 @@ export const browserFamily = {
         async close() {},
       };
     }
-    const servers: ServerProcess[] = [];
+    const servers: ListeningProcess[] = [];
     const sessions = new Map<"1.1" | "2", BrowserSession>();
     const skipped: { row: string; reason: string }[] = [];
     const rows: BrowserRowSpec<S>[] = [];

@@ -27,12 +27,13 @@ import { cpus } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { Page } from "playwright-core";
-import { createInferenceClient } from "../../src/client/index.js";
+import { createInferenceClient } from "../../src/index.js";
+import { installCleanupHandlers, type ListeningProcess } from "../targets/listening-process.js";
 import { type BrowserProtocol, createBrowserBenchClient } from "./browser-client.js";
 import { type BrowserSession, createBrowserSession } from "./browser-session.js";
 import { chromiumMissing } from "./chromium.js";
 import { saveCompareScreenshots } from "./compare-screenshot.js";
-import { type ServerProcess, startServerProcess } from "./server-process.js";
+import { startServerProcess } from "./server-process.js";
 
 const { values: flags } = parseArgs({
   options: {
@@ -402,10 +403,12 @@ async function main(): Promise<number> {
     process.stderr.write(`browser rows skipped: ${missing}\n`);
     return 0;
   }
+  // The servers it spawns end with it, on Ctrl-C too.
+  installCleanupHandlers(() => process.stderr.write("\n"));
   const headers: Record<string, string> =
     flags["api-key"] === undefined ? {} : { "x-api-key": flags["api-key"] };
   const out = flags.out ?? "results/browser";
-  const servers: ServerProcess[] = [];
+  const servers: ListeningProcess[] = [];
   const sessions: BrowserSession[] = [];
   const results: RowResult[] = [];
   let screenshots: string[] = [];

@@ -1,39 +1,38 @@
 /**
- * The server under test for the browser bench, in a process of its own:
- * `node --import tsx src/cli.ts --port 0`, cleartext (browsers then use
- * HTTP/1.1) or with a self-signed certificate made with openssl for the
- * run (browsers then use HTTP/2). Resolves once it prints its listening
- * line; stop() ends it.
+ * The servers the browser bench starts besides the server under test: a
+ * copy of it over TLS, on a self-signed certificate for localhost and
+ * 127.0.0.1 made with openssl for the run (browsers speak HTTP/2 only over
+ * TLS), and for run-browser.ts a cleartext one (browsers then use
+ * HTTP/1.1). Each is spawned as the server under test is
+ * (targets/open-target.ts `spawnServer`), and its stop() also removes the
+ * certificate.
  *
  * Library module of the browser bench; its children inherit the
- * environment (MODELMORA_* settings reach the server).
+ * environment (MODELMORA_* settings reach the server), with
+ * MODELMORA_LOG_LEVEL `warn` unless set.
  */
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import type { ListeningProcess } from "../targets/listening-process.js";
+import { spawnServer } from "../targets/open-target.js";
 
-const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
-
-/** A listening server process. */
-export interface ServerProcess {
-  /** The URL it printed, e.g. "https://127.0.0.1:40123". */
-  readonly url: string;
-  readonly pid: number;
-  /** SIGTERM, then SIGKILL after 5 s. */
-  stop(): Promise<void>;
+/** Options for startServerProcess. */
+export interface ServerProcessOptions {
+  /** Serve HTTPS (h2 and http/1.1 by ALPN) on a certificate made for the run. */
+  readonly tls: boolean;
+  /** More flags for the server (the bench's pass-through flags). */
+  readonly args?: readonly string[];
 }
 
-/** Starts the server; with tls, on a certificate for localhost and 127.0.0.1 made for the run. */
-export async function startServerProcess(options: {
-  tls: boolean;
-  args?: readonly string[];
-}): Promise<ServerProcess> {
-  const dir = await mkdtemp(join(tmpdir(), "modelmora-browser-bench-"));
-  const args = ["--import", "tsx", "src/cli.ts", "--port", "0", "--host", "127.0.0.1"];
+/** Starts a server; resolves once it listens. */
+export async function startServerProcess(options: ServerProcessOptions): Promise<ListeningProcess> {
+  const args = [...(options.args ?? [])];
+  let dir: string | undefined;
   if (options.tls) {
+    dir = await mkdtemp(join(tmpdir(), "modelmora-browser-bench-"));
     const cert = join(dir, "cert.pem");
     const key = join(dir, "key.pem");
     await promisify(execFile)("openssl", [
@@ -53,51 +52,29 @@ export async function startServerProcess(options: {
       "-addext",
       "subjectAltName=DNS:localhost,IP:127.0.0.1",
     ]);
-    args.push("--tls-cert", cert, "--tls-key", key);
+    args.unshift("--tls-cert", cert, "--tls-key", key);
   }
-  args.push(...(options.args ?? []));
-  const child = spawn(process.execPath, args, {
-    cwd: repoRoot,
-    env: { ...process.env, MODELMORA_LOG_LEVEL: process.env.MODELMORA_LOG_LEVEL ?? "warn" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stderr = "";
-  child.stderr.setEncoding("utf8");
-  child.stderr.on("data", (text: string) => {
-    stderr = (stderr + text).slice(-4096);
-  });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  const url = await new Promise<string>((resolve, reject) => {
-    let stdout = "";
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`the server did not listen within 60 s: ${stderr}`));
-    }, 60_000);
-    child.stdout.setEncoding("utf8");
-    child.stdout.on("data", (text: string) => {
-      stdout += text;
-      const match = /modelmora listening on (\S+) \(/.exec(stdout);
-      if (match !== null) {
-        clearTimeout(timer);
-        resolve(match[1] as string);
-      }
+  const removeCertificate = async () => {
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  };
+  let server: ListeningProcess;
+  try {
+    server = await spawnServer(args, {
+      name: options.tls ? "modelmora server (TLS, for the browser)" : "modelmora server",
+      env: { ...process.env, MODELMORA_LOG_LEVEL: process.env.MODELMORA_LOG_LEVEL ?? "warn" },
     });
-    void exited.then(() => {
-      clearTimeout(timer);
-      reject(new Error(`the server exited before listening: ${stderr}`));
-    });
-  });
+  } catch (err) {
+    await removeCertificate();
+    throw err;
+  }
   return {
-    url,
-    pid: child.pid ?? 0,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill("SIGTERM");
-        const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
-        await exited;
-        clearTimeout(timer);
+    ...server,
+    async stop(graceMs) {
+      try {
+        await server.stop(graceMs);
+      } finally {
+        await removeCertificate();
       }
-      await rm(dir, { recursive: true, force: true });
     },
   };
 }

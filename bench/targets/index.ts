@@ -16,7 +16,13 @@ export {
   startListening,
   tsxArgs,
 } from "./listening-process.js";
-export { type OpenTargetOptions, openTarget, type Target } from "./open-target.js";
+export {
+  type OpenTargetOptions,
+  openTarget,
+  type SpawnServerOptions,
+  spawnServer,
+  type Target,
+} from "./open-target.js";
 export {
   type ProbeFailure,
   type ProbeRowsOptions,

@@ -36,19 +36,50 @@ export interface OpenTargetOptions {
   headers: Record<string, string>;
 }
 
+/** Options for spawnServer. */
+export interface SpawnServerOptions {
+  /** Name in messages. Default "modelmora server". */
+  readonly name?: string;
+  /** The server's environment. Default: the bench's. */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Keeps a stderr line in the tail kept for messages; default keeps all. */
+  readonly keepStderrLine?: (line: string) => boolean;
+}
+
+/** The flags every spawned server gets before its own: a free port on loopback. */
+const listenArgs = ["--port", "0", "--host", "127.0.0.1"];
+
+/**
+ * Spawns a ModelMora server, `src/cli.ts` with `--port 0 --host 127.0.0.1`
+ * and args, through server-entry.ts (see that file for why), and resolves
+ * once it printed its listening line. The server under test, and the
+ * servers the browser rows start, come from here.
+ */
+export function spawnServer(
+  args: readonly string[],
+  options: SpawnServerOptions = {},
+): Promise<ListeningProcess> {
+  const { command, args: argv } = tsxArgs("bench/targets/server-entry.ts", [
+    ...listenArgs,
+    ...args,
+  ]);
+  return startListening({
+    name: options.name ?? "modelmora server",
+    command,
+    args: argv,
+    readyPattern: /^modelmora listening on (\S+)/,
+    env: options.env,
+    keepStderrLine: options.keepStderrLine,
+  });
+}
+
 /** Spawns the server (or takes --url), then reads ListModels and checks GET /metrics. */
 export async function openTarget(options: OpenTargetOptions): Promise<Target> {
   let url = options.url;
   let process: ListeningProcess | undefined;
-  const serverArgs = ["--port", "0", "--host", "127.0.0.1", ...options.serverArgs];
+  const serverArgs = [...listenArgs, ...options.serverArgs];
   if (url === undefined) {
-    // server-entry.ts runs src/cli.ts as it is; see that file for why.
-    const { command, args } = tsxArgs("bench/targets/server-entry.ts", serverArgs);
-    process = await startListening({
-      name: "modelmora server",
-      command,
-      args,
-      readyPattern: /^modelmora listening on (\S+)/,
+    process = await spawnServer(options.serverArgs, {
       // The bench reads /metrics at every row's ends; those log lines would hide the rest.
       keepStderrLine: (line) => !line.includes("/metrics"),
     });
