@@ -281,6 +281,12 @@ function write(res: AnyResponse, data: Uint8Array | string, call: CallRecord): P
   if ((res as ServerResponse).write(data)) {
     return Promise.resolve();
   }
+  // A response the client already closed takes the write and returns false,
+  // but 'drain' and 'close' will never come again: fail now, or the stream
+  // (and its per-key stream slot) would wait forever.
+  if (res.destroyed) {
+    return Promise.reject(new ConnectError("client closed the response", Code.Canceled));
+  }
   return new Promise<void>((resolve, reject) => {
     const done = () => {
       res.off("drain", done);
