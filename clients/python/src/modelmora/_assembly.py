@@ -173,7 +173,6 @@ class SingleImageParser:
             model_id=model_id,
             request_id=request_id,
         )
-        self._done = False
 
     def feed(self, data: bytes) -> list[Image]:
         image = self._image
@@ -187,7 +186,6 @@ class SingleImageParser:
         if not image.full:
             return []
         self._image = None
-        self._done = True
         return [image.finish()]
 
     def finish(self) -> None:
