@@ -100,7 +100,12 @@ describe("the CLI", () => {
       {},
       /--renderer must be auto, canvas or @napi-rs\/canvas, got "skia"/,
     ],
-    ["batch size 0", ["--max-batch-size", "0"], {}, /--max-batch-size must be at least 1/],
+    [
+      "batch size 0",
+      ["--max-batch-size", "0"],
+      {},
+      /--max-batch-size \(MODELMORA_MAX_BATCH_SIZE\) must be at least 1, got 0/,
+    ],
     ["an unknown flag", ["--prot", "9000"], {}, /Unknown option '--prot'/],
     [
       "a certificate without a key",
@@ -177,6 +182,8 @@ describe("the CLI", () => {
       assert.equal(models.chunkBytes, 500000);
       assert.equal(models.renderer, "@napi-rs/canvas");
       const tooMany = await curl([
+        "-H",
+        "content-type: application/json",
         "-d",
         '{"model_id":"thumb-64","batch_size":5}',
         `${cli.url}/infer/stream`,

@@ -163,6 +163,8 @@ describe("thumb-64, the small-payload model", () => {
         "/dev/null",
         "-w",
         "%{size_download} %{size_header}",
+        "-H",
+        "content-type: application/json",
         "-d",
         body,
         `${srv.url}/infer/stream`,

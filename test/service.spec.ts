@@ -8,7 +8,6 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Code, createClient, createRouterTransport } from "@connectrpc/connect";
 import { InferenceService } from "../src/gen/modelmora/inference_pb.js";
-import { createByteBoundedCache } from "../src/imaging/image-cache.js";
 import {
   createImageGenerator,
   type GeneratedImage,
@@ -18,11 +17,11 @@ import {
   type ModelProfile,
   modelProfiles,
 } from "../src/imaging/index.js";
+import { chunksOf } from "../src/server/image-chunks.js";
 import {
-  chunksOf,
   defaultInferenceLimits,
   validateInferenceRequest,
-} from "../src/server/inference-core.js";
+} from "../src/server/inference-request.js";
 import { createInferenceService } from "../src/server/inference-service.js";
 import { assertConnectError, collect, reassemble } from "./helpers.js";
 
@@ -184,36 +183,6 @@ describe("chunksOf", () => {
   });
 });
 
-describe("createByteBoundedCache", () => {
-  it("evicts the least recently used entries past its budget", () => {
-    const cache = createByteBoundedCache<string>(10);
-    cache.set("a", "A", 4);
-    cache.set("b", "B", 4);
-    assert.equal(cache.get("a"), "A"); // a is now the most recent
-    cache.set("c", "C", 4); // 12 bytes: b goes
-    assert.equal(cache.get("b"), undefined);
-    assert.equal(cache.get("a"), "A");
-    assert.equal(cache.get("c"), "C");
-    assert.deepEqual([cache.size, cache.sizeBytes], [2, 8]);
-  });
-
-  it("replaces an entry under the same key", () => {
-    const cache = createByteBoundedCache<string>(10);
-    cache.set("a", "A", 4);
-    cache.set("a", "A2", 6);
-    assert.deepEqual([cache.get("a"), cache.size, cache.sizeBytes], ["A2", 1, 6]);
-  });
-
-  it("does not store a value larger than the budget, and a budget of 0 stores nothing", () => {
-    const cache = createByteBoundedCache<string>(10);
-    cache.set("big", "B", 11);
-    assert.deepEqual([cache.get("big"), cache.size, cache.sizeBytes], [undefined, 0, 0]);
-    const off = createByteBoundedCache<string>(0);
-    off.set("a", "A", 1);
-    assert.deepEqual([off.get("a"), off.size], [undefined, 0]);
-  });
-});
-
 describe("generateBatch", () => {
   /** A generator that counts the images asked of it. */
   function countingGenerator(): ImageGenerator & { started: number } {
@@ -226,6 +195,7 @@ describe("generateBatch", () => {
       },
       cacheStats: () => ({ entries: 0, bytes: 0 }),
       renderStats: () => ({ running: 0, queued: 0 }),
+      hasRenderRoom: () => true,
     };
     return counter;
   }
@@ -237,7 +207,9 @@ describe("generateBatch", () => {
   it("starts at most lookahead + 1 images ahead of the one the consumer holds", async () => {
     const generator = countingGenerator();
     const lookahead = 1;
-    const batch = generateBatch(generator, thumb, "p", 32, new AbortController().signal, lookahead);
+    const batch = generateBatch(generator, thumb, "p", 32, new AbortController().signal, {
+      lookahead,
+    });
     assert.equal(generator.started, 0, "started before the first read");
     const first = await batch.next();
     assert.equal(first.value?.index, 0);
@@ -257,7 +229,7 @@ describe("generateBatch", () => {
   it("starts nothing more once the signal aborts", async () => {
     const generator = countingGenerator();
     const abort = new AbortController();
-    const batch = generateBatch(generator, thumb, "p", 32, abort.signal, 1);
+    const batch = generateBatch(generator, thumb, "p", 32, abort.signal, { lookahead: 1 });
     await batch.next();
     const started = generator.started;
     abort.abort();

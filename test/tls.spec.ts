@@ -103,6 +103,8 @@ describe("TLS with ALPN", () => {
         "%{http_version}",
         "-o",
         "/dev/null",
+        "-H",
+        "content-type: application/json",
         "-d",
         '{"model_id":"thumb-64","prompt":"tls","batch_size":1}',
         `${srv.url}/infer/stream`,

@@ -16,7 +16,7 @@
 import { randomUUID } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
 import { generateBatch, modelProfiles } from "../../src/imaging/index.js";
-import { imageMetadata } from "../../src/server/inference-core.js";
+import { imageMetadata } from "../../src/server/image-chunks.js";
 import {
   announce,
   baselineSettingsFromArgs,

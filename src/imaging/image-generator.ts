@@ -1,8 +1,9 @@
 import { createHash } from "node:crypto";
 import { availableParallelism } from "node:os";
-import { createByteBoundedCache } from "./image-cache.js";
+import { LRUCache } from "lru-cache";
 import type { ModelProfile } from "./models.js";
 import { createRandom } from "./random.js";
+import { createRenderQueue } from "./render-queue.js";
 import type { Renderer, Surface } from "./renderer.js";
 
 /** One generated PNG image. */
@@ -36,18 +37,38 @@ export interface ImageGeneratorOptions {
    * memory. Default: the number of CPUs.
    */
   maxConcurrentRenders?: number;
-  /** Called with every image generate() returns, drawn or cached; for metrics. */
+  /**
+   * How many renders may wait for a slot across all calls; past it,
+   * generate() refuses with RESOURCE_EXHAUSTED. Default 64.
+   */
+  maxQueuedRenders?: number;
+  /**
+   * Called with every image drawn (cached false) and every image served from
+   * the cache or from another call's render (cached true); for metrics.
+   */
   onImage?: (image: GeneratedImage) => void;
 }
 
-/** Draws images deterministically, with a cache and bounded concurrency. */
+/** Draws images deterministically, with a cache and a bounded render queue. */
 export interface ImageGenerator {
   readonly rendererName: string;
   /**
    * Returns image `index` of the batch for (model, prompt). The same
-   * arguments always give the same bytes.
+   * arguments always give the same bytes. Calls for an image being drawn
+   * share its render. When `signal` aborts, the call rejects with its
+   * reason: at once if the render had not started (it is dropped when no
+   * other call waits for it), else once the render has finished (a canvas
+   * can't be stopped half-way), so a caller that awaits it knows its work
+   * is gone.
    */
-  generate(model: ModelProfile, prompt: string, index: number): Promise<GeneratedImage>;
+  generate(
+    model: ModelProfile,
+    prompt: string,
+    index: number,
+    signal?: AbortSignal,
+  ): Promise<GeneratedImage>;
+  /** Whether a render could be queued now; new streams are refused when not. */
+  hasRenderRoom(): boolean;
   /** Cache occupancy, for health and metrics. */
   cacheStats(): { entries: number; bytes: number };
   /**
@@ -60,13 +81,39 @@ export interface ImageGenerator {
 /** Default cache budget: 64 MiB, about 21 noise-1000 images. */
 export const defaultCacheBytes = 64 * 1024 * 1024;
 
+/** A render, shared by every call that asked for its image. */
+interface Pending {
+  readonly render: Promise<GeneratedImage>;
+  /** Aborted when the last call waiting for it gives up before it starts. */
+  readonly abandon: AbortController;
+  waiters: number;
+}
+
+/** The cache key of an image. */
+export function imageKey(model: ModelProfile, prompt: string, index: number): string {
+  return `${model.id}\u0000${index}\u0000${prompt}`;
+}
+
 /** Creates an image generator. */
 export function createImageGenerator(options: ImageGeneratorOptions): ImageGenerator {
   const { renderer } = options;
-  const cache = createByteBoundedCache<GeneratedImage>(options.cacheBytes ?? defaultCacheBytes);
-  // Renders in progress, so concurrent calls for one image share one render.
-  const inFlight = new Map<string, Promise<GeneratedImage>>();
-  const limit = createSemaphore(options.maxConcurrentRenders ?? availableParallelism());
+  const cacheBytes = options.cacheBytes ?? defaultCacheBytes;
+  // lru-cache holds the drawn images, bounded by their total size. Its own
+  // fetch() de-duplication is not used: a shared fetch is aborted by its
+  // first caller's signal, while a render here must go on for as long as
+  // any caller still waits for it.
+  const cache =
+    cacheBytes > 0
+      ? new LRUCache<string, GeneratedImage>({
+          maxSize: cacheBytes,
+          sizeCalculation: (image) => Math.max(1, image.png.byteLength),
+        })
+      : undefined;
+  const inFlight = new Map<string, Pending>();
+  const queue = createRenderQueue({
+    concurrency: options.maxConcurrentRenders ?? availableParallelism(),
+    maxQueued: options.maxQueuedRenders ?? 64,
+  });
 
   // Idle canvases by size. A render takes one and gives it back, so the
   // server holds at most one canvas per concurrent render and size instead
@@ -75,7 +122,6 @@ export function createImageGenerator(options: ImageGeneratorOptions): ImageGener
   const idleSurfaces = new Map<string, Surface[]>();
 
   async function render(model: ModelProfile, prompt: string, index: number) {
-    await limit.acquire();
     const size = `${model.widthPx}x${model.heightPx}`;
     const surface =
       idleSurfaces.get(size)?.pop() ?? renderer.createSurface(model.widthPx, model.heightPx);
@@ -102,123 +148,98 @@ export function createImageGenerator(options: ImageGeneratorOptions): ImageGener
         renderMs: performance.now() - started,
         cached: false,
       };
+      options.onImage?.(image);
       return image;
     } finally {
       const idle = idleSurfaces.get(size) ?? [];
       idle.push(surface);
       idleSurfaces.set(size, idle);
-      limit.release();
     }
   }
 
-  const observe = (image: GeneratedImage): GeneratedImage => {
-    options.onImage?.(image);
-    return image;
-  };
+  function start(key: string, model: ModelProfile, prompt: string, index: number): Pending {
+    const abandon = new AbortController();
+    const pending: Pending = {
+      abandon,
+      waiters: 0,
+      render: queue
+        .run(() => render(model, prompt, index), abandon.signal)
+        .then(
+          (image) => {
+            inFlight.delete(key);
+            cache?.set(key, image);
+            return image;
+          },
+          (err: unknown) => {
+            inFlight.delete(key);
+            throw err;
+          },
+        ),
+    };
+    // A render nobody waits for any more must not surface as an unhandled
+    // rejection; callers see failures through their own promise.
+    pending.render.catch(() => {});
+    inFlight.set(key, pending);
+    return pending;
+  }
+
+  function wait(pending: Pending, shared: boolean, signal: AbortSignal | undefined) {
+    pending.waiters += 1;
+    const served = (image: GeneratedImage) => {
+      if (!shared) return image;
+      const copy = { ...image, cached: true, renderMs: 0 };
+      options.onImage?.(copy);
+      return copy;
+    };
+    if (signal === undefined) {
+      return pending.render.then(served);
+    }
+    return new Promise<GeneratedImage>((resolve, reject) => {
+      const onAbort = () => {
+        pending.waiters -= 1;
+        // The last waiter gone: a queued render is dropped (its promise
+        // rejects at once); a running one ends in its own time.
+        if (pending.waiters === 0) pending.abandon.abort(signal.reason);
+        pending.render.then(
+          () => reject(signal.reason),
+          () => reject(signal.reason),
+        );
+      };
+      if (signal.aborted) {
+        onAbort();
+        return;
+      }
+      signal.addEventListener("abort", onAbort, { once: true });
+      pending.render.then(
+        (image) => {
+          signal.removeEventListener("abort", onAbort);
+          resolve(served(image));
+        },
+        (err: unknown) => {
+          signal.removeEventListener("abort", onAbort);
+          reject(err);
+        },
+      );
+    });
+  }
 
   return {
     rendererName: renderer.name,
-    generate(model, prompt, index) {
-      const key = `${model.id}\u0000${index}\u0000${prompt}`;
-      const hit = cache.get(key);
+    generate(model, prompt, index, signal) {
+      const key = imageKey(model, prompt, index);
+      const hit = cache?.get(key);
       if (hit !== undefined) {
-        return Promise.resolve(observe({ ...hit, cached: true, renderMs: 0 }));
+        const image = { ...hit, cached: true, renderMs: 0 };
+        options.onImage?.(image);
+        return Promise.resolve(image);
       }
       const running = inFlight.get(key);
-      if (running !== undefined) {
-        return running.then((image) => observe({ ...image, cached: true, renderMs: 0 }));
-      }
-      const promise = render(model, prompt, index).then(
-        (image) => {
-          inFlight.delete(key);
-          cache.set(key, image, image.png.byteLength);
-          return observe(image);
-        },
-        (err: unknown) => {
-          inFlight.delete(key);
-          throw err;
-        },
-      );
-      inFlight.set(key, promise);
-      return promise;
+      return running !== undefined
+        ? wait(running, true, signal)
+        : wait(start(key, model, prompt, index), false, signal);
     },
-    cacheStats: () => ({ entries: cache.size, bytes: cache.sizeBytes }),
-    renderStats: () => ({ running: limit.held, queued: limit.waiting }),
-  };
-}
-
-/**
- * Yields the images of a batch in order, and none once `signal` aborts.
- * While the consumer holds image k, images up to k + lookahead + 1 may be
- * started: with the default lookahead of 1, two images are drawn in
- * parallel (on a 2-core machine, both cores) while the current one is sent,
- * which is what keeps an end-to-end stream's throughput above one core's
- * drawing speed. Memory per stream is bounded by the same number.
- */
-export async function* generateBatch(
-  generator: ImageGenerator,
-  model: ModelProfile,
-  prompt: string,
-  count: number,
-  signal: AbortSignal,
-  lookahead = 1,
-): AsyncGenerator<GeneratedImage> {
-  const pending: Promise<GeneratedImage>[] = [];
-  let next = 0;
-  const startNext = () => {
-    const promise = generator.generate(model, prompt, next++);
-    // A render that fails after the consumer went away must not surface as
-    // an unhandled rejection; the consumer sees failures through await.
-    promise.catch(() => {});
-    pending.push(promise);
-  };
-  while (next < count && pending.length <= lookahead) {
-    startNext();
-  }
-  while (pending.length > 0) {
-    signal.throwIfAborted();
-    const image = await (pending.shift() as Promise<GeneratedImage>);
-    if (next < count) {
-      startNext();
-    }
-    yield image;
-  }
-}
-
-interface Semaphore {
-  acquire(): Promise<void>;
-  release(): void;
-  /** Permits taken now. */
-  readonly held: number;
-  /** Callers waiting for a permit. */
-  readonly waiting: number;
-}
-
-function createSemaphore(permits: number): Semaphore {
-  const total = Math.max(1, permits);
-  let available = total;
-  const waiting: (() => void)[] = [];
-  return {
-    get held() {
-      return total - available;
-    },
-    get waiting() {
-      return waiting.length;
-    },
-    acquire() {
-      if (available > 0) {
-        available--;
-        return Promise.resolve();
-      }
-      return new Promise<void>((resolve) => waiting.push(resolve));
-    },
-    release() {
-      const wake = waiting.shift();
-      if (wake) {
-        wake();
-      } else {
-        available++;
-      }
-    },
+    hasRenderRoom: () => queue.hasRoom(),
+    cacheStats: () => ({ entries: cache?.size ?? 0, bytes: cache?.calculatedSize ?? 0 }),
+    renderStats: () => ({ running: queue.running, queued: queue.queued }),
   };
 }

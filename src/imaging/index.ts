@@ -1,10 +1,11 @@
+export { type GenerateBatchOptions, generateBatch } from "./generate-batch.js";
 export {
   createImageGenerator,
   defaultCacheBytes,
   type GeneratedImage,
-  generateBatch,
   type ImageGenerator,
   type ImageGeneratorOptions,
+  imageKey,
 } from "./image-generator.js";
 export { findModel, type ModelProfile, modelProfiles } from "./models.js";
 export {

@@ -15,4 +15,11 @@ export {
   type LimiterOptions,
   type StreamTicket,
 } from "./limiter.js";
+export {
+  createMemoryBudget,
+  type ImageHold,
+  type MemoryBudget,
+  type MemoryBudgetOptions,
+  type Reservation,
+} from "./memory-budget.js";
 export { resourceExhausted, retryAfterHeader, retryAfterSeconds } from "./retry-after.js";

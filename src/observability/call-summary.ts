@@ -39,6 +39,13 @@ export interface CallSummary {
   error?: string;
   /** The request id, when the client sent one or the server made one. */
   requestId?: string;
+  /**
+   * Who ended the call: "server" (it finished it, with success or an error
+   * it sent), "client" (cancelled, reset or hung up), "timeout" (a deadline
+   * or a server timeout), "shutdown" (cut at the end of the grace period),
+   * "reset" (the HTTP/2 layer reset it). Undefined where not known.
+   */
+  endedBy?: string;
 }
 
 /**

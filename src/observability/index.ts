@@ -14,10 +14,13 @@ export {
 } from "./call-summary.js";
 export {
   type CallStartLabels,
+  type CloseReason,
   callDurationBucketsSeconds,
+  closeReasons,
   createMetrics,
   type ImageLabels,
   latencyBucketsSeconds,
+  type MemoryUsage,
   type Metrics,
   type MetricsOptions,
   maxLabelValues,

@@ -26,6 +26,21 @@ export const latencyBucketsSeconds: readonly number[] = [
   0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
 ];
 
+/** Why the server closed a connection itself: the reason label of connections_closed_total. */
+export const closeReasons = [
+  "first_byte_timeout",
+  "tls_handshake_timeout",
+  "headers_timeout",
+  "body_timeout",
+  "idle_timeout",
+  "ping_timeout",
+  "rapid_reset",
+  "shutdown",
+] as const;
+
+/** One of closeReasons. */
+export type CloseReason = (typeof closeReasons)[number];
+
 /** The largest number of distinct method (and model) label values; later ones become "other". */
 export const maxLabelValues = 64;
 
@@ -83,6 +98,14 @@ export interface ImageLabels {
  * - renders_in_progress{state}: images being drawn and encoded now
  *   (state="running") and waiting for a render slot (state="queued"), read
  *   when scraped from the source given to watchRenders.
+ * - memory_budget_bytes and memory_bytes{part}: the memory budget of image
+ *   streams and what it holds, part "cache", "images" or "write_ahead"
+ *   (watchMemory).
+ * - open_connections: TCP connections open now (watchConnections).
+ * - connections_closed_total{reason}: connections the server closed itself,
+ *   reason one of first_byte_timeout, tls_handshake_timeout,
+ *   headers_timeout, body_timeout, idle_timeout, ping_timeout, rapid_reset,
+ *   shutdown.
  *
  * Label values are bounded: protocol, http_version and code come from fixed
  * sets (an unknown code counts as "unknown"), and method and model keep the
@@ -109,6 +132,20 @@ export interface Metrics {
   imageGenerated(labels: ImageLabels, seconds: number): void;
   /** Makes renders_in_progress read from source at every scrape. */
   watchRenders(source: () => { running: number; queued: number }): void;
+  /** Makes memory_budget_bytes and memory_bytes read from source at every scrape. */
+  watchMemory(source: () => MemoryUsage): void;
+  /** Makes open_connections read from source at every scrape. */
+  watchConnections(source: () => number): void;
+  /** Counts a connection the server closed, by reason. */
+  connectionClosed(reason: CloseReason): void;
+}
+
+/** What the memory budget holds, in bytes. */
+export interface MemoryUsage {
+  readonly limit: number;
+  readonly cache: number;
+  readonly images: number;
+  readonly writeAhead: number;
 }
 
 const callLabelNames = ["protocol", "http_version", "method"] as const;
@@ -186,6 +223,46 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
   });
 
+  let memorySource: (() => MemoryUsage) | undefined;
+  new Gauge({
+    name: "modelmora_memory_budget_bytes",
+    help: "The memory budget of image streams: cache, images held by streams and write-ahead buffers.",
+    registers,
+    collect() {
+      this.set(memorySource?.().limit ?? 0);
+    },
+  });
+  new Gauge({
+    name: "modelmora_memory_bytes",
+    help: "Memory counted against the budget, by part: cache, images (held by streams), write_ahead.",
+    labelNames: ["part"],
+    registers,
+    collect() {
+      const usage = memorySource?.() ?? { cache: 0, images: 0, writeAhead: 0 };
+      this.set({ part: "cache" }, usage.cache);
+      this.set({ part: "images" }, usage.images);
+      this.set({ part: "write_ahead" }, usage.writeAhead);
+    },
+  });
+  let connectionSource: (() => number) | undefined;
+  new Gauge({
+    name: "modelmora_open_connections",
+    help: "TCP connections open now.",
+    registers,
+    collect() {
+      this.set(connectionSource?.() ?? 0);
+    },
+  });
+  const connectionsClosed = new Counter({
+    name: "modelmora_connections_closed_total",
+    help: "Connections the server closed itself, by reason (a timeout, rapid reset, shutdown).",
+    labelNames: ["reason"],
+    registers,
+  });
+  // Every reason from zero, so rate() and alerts see a series before the
+  // first close.
+  for (const reason of closeReasons) connectionsClosed.inc({ reason }, 0);
+
   const methodLabel = boundedLabel(maxLabelValues);
   const modelLabel = boundedLabel(maxLabelValues);
   const rendererLabel = boundedLabel(8);
@@ -241,6 +318,15 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
     watchRenders: function watchRenders(source) {
       renderSource = source;
+    },
+    watchMemory: function watchMemory(source) {
+      memorySource = source;
+    },
+    watchConnections: function watchConnections(source) {
+      connectionSource = source;
+    },
+    connectionClosed: function connectionClosed(reason) {
+      connectionsClosed.inc({ reason });
     },
     imageGenerated: function imageGenerated(image, seconds) {
       const labels = { model: modelLabel(image.model), renderer: rendererLabel(image.renderer) };

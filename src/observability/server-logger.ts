@@ -56,7 +56,7 @@ export interface ServerLogger {
   /**
    * Writes one line for a finished call, with msg "call" and the fields
    * protocol, http_version, method, code, bytes, duration_ms, first_chunk_ms,
-   * key_id, request_id and error (fields that are undefined are left out;
+   * key_id, request_id, ended_by and error (fields that are undefined are left out;
    * times in milliseconds, rounded to the microsecond). The level follows
    * from the code, as callLogLevel says.
    */
@@ -150,6 +150,7 @@ export function createServerLogger(options: LoggerOptions = {}): ServerLogger {
           summary.firstChunkMs === undefined ? undefined : roundMs(summary.firstChunkMs),
         key_id: summary.keyId,
         request_id: summary.requestId,
+        ended_by: summary.endedBy,
         error: summary.error,
       });
     },

@@ -1,7 +1,17 @@
-import { Code, ConnectError, createContextKey, type Interceptor } from "@connectrpc/connect";
-import type { Authenticator, Principal, Scope } from "../auth/index.js";
-import type { Limiter, StreamTicket } from "../limits/index.js";
-import { type CallRecord, splicedPayload } from "./call-record.js";
+import { Code, ConnectError } from "@connectrpc/connect";
+import {
+  type Authenticator,
+  anonymousPrincipal,
+  type Principal,
+  type Scope,
+} from "../auth/index.js";
+import {
+  type Limiter,
+  type MemoryBudget,
+  resourceExhausted,
+  type StreamTicket,
+} from "../limits/index.js";
+import type { Call } from "./call.js";
 
 /**
  * What a call needs: a scope, or "public" for routes anyone may call (health
@@ -11,42 +21,50 @@ import { type CallRecord, splicedPayload } from "./call-record.js";
  */
 export type Access = Scope | "public";
 
-/** A call let in, and its hold on the stream limits. */
-export interface Admission {
-  readonly principal: Principal | undefined;
-  /** Set for image streams: count bytes with it, release it at the end. */
-  readonly ticket: StreamTicket | undefined;
+/** An image stream let in: count its bytes, release it when its work is gone. */
+export interface StreamAdmission {
+  /**
+   * Counts payload bytes against the key's daily quota; throws
+   * RESOURCE_EXHAUSTED once it is used up.
+   */
+  addBytes(bytes: number): void | Promise<void>;
+  /** Frees the stream's slots and memory. Calling it again does nothing. */
+  release(): void;
 }
 
 /** Options for createCallGuard. */
 export interface CallGuardOptions {
   authenticator: Authenticator;
   limiter: Limiter;
+  /** The memory budget new streams must fit in. */
+  budget: MemoryBudget;
+  /** Bytes a new stream reserves in the budget: its write-ahead and one chunk. */
+  streamReserveBytes: number;
+  /** Whether a render could be queued now. */
+  hasRenderRoom(): boolean;
   /** True once the server is shutting down: new calls are refused. */
   isDraining(): boolean;
 }
 
 /**
- * The checks every call goes through, in order, whichever protocol carries
- * it: shutdown, credentials, scope, rate and quota, concurrent streams.
- * Each refusal is a ConnectError that says what was wrong.
+ * The checks every call goes through, whichever protocol carries it, in
+ * two steps: admit() as it arrives (shutdown, credentials, scope, rate and
+ * quota), and openStream() for an image stream once its request has been
+ * read and validated (concurrent streams, render queue, memory). Each
+ * refusal is a ConnectError that says what was wrong.
  */
 export interface CallGuard {
-  admit(
-    headers: Headers,
-    access: Access,
-    imageStream: boolean,
-    call: CallRecord,
-  ): Promise<Admission>;
+  admit(headers: Headers, access: Access, call: Call): Promise<Principal>;
+  openStream(principal: Principal): Promise<StreamAdmission>;
 }
 
 /** Creates the call guard. */
 export function createCallGuard(options: CallGuardOptions): CallGuard {
-  const { authenticator, limiter } = options;
+  const { authenticator, limiter, budget } = options;
   return {
-    async admit(headers, access, imageStream, call) {
+    async admit(headers, access, call) {
       if (access === "public") {
-        return { principal: undefined, ticket: undefined };
+        return anonymousPrincipal;
       }
       if (options.isDraining()) {
         throw new ConnectError(
@@ -59,79 +77,35 @@ export function createCallGuard(options: CallGuardOptions): CallGuard {
         call.keyId = principal.keyId;
       }
       authenticator.authorize(principal, access);
-      limiter.admitCall(principal.keyId, principal.limits);
-      const ticket = imageStream
-        ? limiter.openStream(principal.keyId, principal.limits)
-        : undefined;
-      return { principal, ticket };
+      await limiter.admitCall(principal.keyId, principal.limits);
+      return principal;
     },
-  };
-}
 
-/** Carries the CallRecord of a request into Connect interceptors. */
-export const callRecordKey = createContextKey<CallRecord | undefined>(undefined, {
-  description: "modelmora call record",
-});
-
-/**
- * Runs the guard for RPCs and records their outcome. accessOf names what a
- * method needs ("Service/Method" keys); imageStreams lists the methods whose
- * responses count against stream limits and byte quotas.
- */
-export function createGuardInterceptor(
-  guard: CallGuard,
-  accessOf: ReadonlyMap<string, Access>,
-  imageStreams: ReadonlySet<string>,
-): Interceptor {
-  return (next) => async (req) => {
-    const call = req.contextValues.get(callRecordKey);
-    const name = `${req.service.typeName}/${req.method.name}`;
-    const access = accessOf.get(name) ?? "inference";
-    if (call === undefined) {
-      return next(req);
-    }
-    let admission: Admission;
-    try {
-      admission = await guard.admit(req.header, access, imageStreams.has(name), call);
-    } catch (err) {
-      call.error = ConnectError.from(err);
-      throw err;
-    }
-    const { ticket } = admission;
-    let res: Awaited<ReturnType<typeof next>>;
-    try {
-      res = await next(req);
-    } catch (err) {
-      call.error = ConnectError.from(err);
-      ticket?.release();
-      throw err;
-    }
-    if (!res.stream) {
-      call.ok = true;
-      ticket?.release();
-      return res;
-    }
-    const messages = res.message;
-    const record = call;
-    async function* observed() {
-      try {
-        for await (const message of messages) {
-          if (ticket !== undefined) {
-            const chunk = message as { data?: Uint8Array; [splicedPayload]?: Uint8Array };
-            ticket.addBytes(
-              (chunk.data?.byteLength ?? 0) + (chunk[splicedPayload]?.byteLength ?? 0),
-            );
-          }
-          yield message;
-        }
-        record.ok = true;
-      } catch (err) {
-        record.error = ConnectError.from(err);
-        throw err;
-      } finally {
-        ticket?.release();
+    async openStream(principal) {
+      if (!options.hasRenderRoom()) {
+        throw resourceExhausted("the server's render queue is full", 1000);
       }
-    }
-    return { ...res, message: observed() };
+      const memory = budget.tryReserveStream(options.streamReserveBytes);
+      if (memory === undefined) {
+        throw resourceExhausted(
+          `server memory budget of ${budget.limitBytes} bytes is in use`,
+          1000,
+        );
+      }
+      let ticket: StreamTicket;
+      try {
+        ticket = await limiter.openStream(principal.keyId, principal.limits);
+      } catch (err) {
+        memory.release();
+        throw err;
+      }
+      return {
+        addBytes: (bytes) => ticket.addBytes(bytes),
+        release() {
+          ticket.release();
+          memory.release();
+        },
+      };
+    },
   };
 }

@@ -1,35 +1,43 @@
 import type { ServerResponse } from "node:http";
 import type { UniversalServerResponse } from "@connectrpc/connect/protocol";
-import type { AnyResponse } from "./rest-route.js";
+import type { Call } from "./call.js";
+import { type AnyResponse, headersObject } from "./http-types.js";
+import { clientClosed, drained, queuedBytes } from "./response-drain.js";
 
-/** Called with the size of each body chunk written, in bytes. */
-export type OnChunk = (bytes: number) => void;
+/** How a response is written. */
+export interface ResponseWriterOptions {
+  /**
+   * Bytes queued in the HTTP stream before the writer waits for 'drain'.
+   * Waiting for every 1 MB message to drain (Node's high-water mark is
+   * 16 KB) leaves the socket idle while the next message is serialized; one
+   * message of slack keeps it busy. Memory stays bounded per stream.
+   */
+  readonly aheadBytes: number;
+  /** How long a wait for 'drain' may last before the stream is given up, ms. */
+  readonly stallTimeoutMs: number;
+}
 
 /**
  * Writes a Connect universal response to a Node response, like
- * connect-node's universalResponseToNodeResponse, with two differences:
+ * connect-node's universalResponseToNodeResponse, but with write-ahead (see
+ * aheadBytes), a bound on how long a client may stop reading, byte counts
+ * and first-chunk time on the call, and the zero-copy payloads of the call
+ * appended to their messages (see ZeroCopyPayloads).
  *
- * - It keeps up to aheadBytes queued in the HTTP stream before it waits for
- *   'drain'. Waiting for every 1 MB message to drain (Node's high-water mark
- *   is 16 KB) leaves the socket idle while the next message is serialized;
- *   one message of slack keeps it busy. Memory stays bounded per stream.
- * - It reports each chunk (for byte counts and time to first chunk) and the
- *   last one (to read a Connect end-of-stream error).
- *
- * Resolves when the response has ended; rejects when the client went away.
+ * Resolves when the response has ended; rejects with CANCELED when the
+ * client went away and DEADLINE_EXCEEDED when it stopped reading.
  */
 export async function writeUniversalResponse(
   uRes: UniversalServerResponse,
   res: AnyResponse,
-  aheadBytes: number,
-  onChunk: OnChunk,
-  splice?: Uint8Array[],
-): Promise<Uint8Array | undefined> {
+  call: Call,
+  options: ResponseWriterOptions,
+): Promise<void> {
   const iterator = uRes.body?.[Symbol.asyncIterator]();
-  let last: Uint8Array | undefined;
+  const out = res as ServerResponse;
   try {
     if (res.destroyed) {
-      throw new Error("client closed the response");
+      throw clientClosed();
     }
     if (iterator !== undefined) {
       // Headers go out after the first message, so the implementation can
@@ -38,22 +46,21 @@ export async function writeUniversalResponse(
       res.writeHead(uRes.status, headersObject(uRes.header ?? new Headers()));
       for (; next.done !== true; next = await iterator.next()) {
         const chunk = next.value;
-        last = chunk;
         // Flag 0: an uncompressed data message (not a trailer or end-of-stream).
-        const payload = chunk[0] === 0 ? splice?.shift() : undefined;
+        const payload = chunk[0] === 0 ? call.payloads?.shift() : undefined;
         let flushed: boolean;
         if (payload === undefined) {
-          onChunk(chunk.byteLength);
-          flushed = (res as ServerResponse).write(chunk);
+          call.countBytes(chunk.byteLength);
+          flushed = out.write(chunk);
         } else {
           const head = spliceHead(chunk, payload.byteLength);
-          onChunk(head.byteLength + payload.byteLength);
-          (res as ServerResponse).write(head);
-          flushed = (res as ServerResponse).write(payload);
+          call.countBytes(head.byteLength + payload.byteLength);
+          out.write(head);
+          flushed = out.write(payload);
         }
         // 'drain' comes only after a write returned false, so wait only then.
-        if (!flushed && writableLength(res) > aheadBytes) {
-          await drained(res);
+        if (!flushed && queuedBytes(res) > options.aheadBytes) {
+          await drained(res, options.stallTimeoutMs);
         }
       }
     }
@@ -64,10 +71,9 @@ export async function writeUniversalResponse(
       res.addTrailers(headersObject(uRes.trailer));
     }
     await new Promise<void>((resolve, reject) => {
-      res.once("close", () => reject(new Error("client closed the response")));
+      res.once("close", () => reject(clientClosed()));
       res.end(() => resolve());
     });
-    return last;
   } catch (err) {
     // Tell the implementation (an async generator) that its consumer failed,
     // so its finally blocks run now.
@@ -82,7 +88,7 @@ export async function writeUniversalResponse(
  * Rewrites an enveloped message so that `payload` can follow it as field 4
  * (`bytes data = 4`): the envelope's length grows by the field's size, and
  * the field's tag and length are appended. Only the small message is
- * copied; the payload is written as it is. See splicedPayload.
+ * copied; the payload is written as it is.
  */
 function spliceHead(envelope: Uint8Array, payloadBytes: number): Buffer {
   const messageBytes = envelope.byteLength - 5;
@@ -100,31 +106,4 @@ function spliceHead(envelope: Uint8Array, payloadBytes: number): Buffer {
   head.set(envelope.subarray(5), 5);
   head.set(fieldHead, 5 + messageBytes);
   return head;
-}
-
-function writableLength(res: AnyResponse): number {
-  return (res as { writableLength?: number }).writableLength ?? 0;
-}
-
-function drained(res: AnyResponse): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const onDrain = () => {
-      res.off("close", onClose);
-      resolve();
-    };
-    const onClose = () => {
-      res.off("drain", onDrain);
-      reject(new Error("client closed the response"));
-    };
-    res.once("drain", onDrain);
-    res.once("close", onClose);
-  });
-}
-
-function headersObject(headers: Headers): Record<string, string> {
-  const out: Record<string, string> = {};
-  headers.forEach((value, name) => {
-    out[name] = value;
-  });
-  return out;
 }

@@ -1,11 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { InferenceRequest } from "../gen/modelmora/inference_pb.js";
-import {
-  findModel,
-  type GeneratedImage,
-  type ModelProfile,
-  modelProfiles,
-} from "../imaging/index.js";
+import { findModel, type ModelProfile, modelProfiles } from "../imaging/index.js";
 
 /** Limits on StreamInference requests and the shape of its responses. */
 export interface InferenceLimits {
@@ -58,60 +53,6 @@ export function validateInferenceRequest(
     );
   }
   return model;
-}
-
-/** One chunk of one image, as every protocol sends it. */
-export interface ImageChunk {
-  readonly image: GeneratedImage;
-  /** Position of this chunk within its image. */
-  readonly chunkIndex: number;
-  /** Number of chunks of its image. */
-  readonly totalChunks: number;
-  /** Byte offset of data in the PNG file. */
-  readonly offset: number;
-  /** A view into the PNG file; not a copy. */
-  readonly data: Uint8Array;
-}
-
-/** Cuts an image into chunks of at most chunkBytes, without copying. */
-export function* chunksOf(image: GeneratedImage, chunkBytes: number): Generator<ImageChunk> {
-  const totalChunks = Math.max(1, Math.ceil(image.png.byteLength / chunkBytes));
-  for (let chunkIndex = 0; chunkIndex < totalChunks; chunkIndex++) {
-    const offset = chunkIndex * chunkBytes;
-    yield {
-      image,
-      chunkIndex,
-      totalChunks,
-      offset,
-      data: image.png.subarray(offset, offset + chunkBytes),
-    };
-  }
-}
-
-/** The metadata entries every chunk of an image carries (see the proto). */
-export function imageMetadata(image: GeneratedImage, imageCount: number): Record<string, string> {
-  return {
-    image_index: String(image.index),
-    // The proof of concept's server named the image's index result_index and
-    // sent its format; its clients read both.
-    result_index: String(image.index),
-    format: "png",
-    image_count: String(imageCount),
-    image_bytes: String(image.png.byteLength),
-    image_sha256: image.sha256,
-    content_type: "image/png",
-    width: String(image.widthPx),
-    height: String(image.heightPx),
-    model_id: image.modelId,
-  };
-}
-
-/** The error for a request body over the limit. */
-export function bodyTooLarge(bytes: number, maxBytes: number): ConnectError {
-  return new ConnectError(
-    `request body is ${bytes} bytes or more; the limit is ${maxBytes}`,
-    Code.InvalidArgument,
-  );
 }
 
 function modelIds(): string {
