@@ -39,7 +39,7 @@ Two ways to run it:
         -> {"id": 2, "ok": true, "firstChunkMs": .., "totalMs": ..,
             "payloadBytes": .., "chunks": .., "chunksNominal": false,
             "images": [{"index": 0, "bytes": .., "sha256": ".."}, ...]}
-    {"id": 3, "op": "unary", "client": 0}
+    {"id": 3, "op": "unary", "client": 0}   -> {"id": 3, "ok": true, "totalMs": ..}
     {"id": 4, "op": "cpu"}   -> {"id": 4, "ok": true, "cpuMs": ..}
         (this process's CPU so far, every thread, less the raw clients'
         verification after their timed parts)
@@ -392,8 +392,9 @@ async def serve(settings: argparse.Namespace) -> None:
                     command["model_id"], command["prompt"], command["batch_size"], command.get("hashing", "deferred")
                 )
             elif op == "unary":
+                start = now_ms()
                 await clients[command["client"]].unary()
-                result = {}
+                result = {"totalMs": now_ms() - start}
             elif op == "close":
                 client = clients.pop(command["client"], None)
                 if client is not None:
