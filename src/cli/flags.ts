@@ -142,6 +142,11 @@ export const flags: Readonly<Record<string, FlagSpec>> = {
     "MODELMORA_MAX_QUEUED_RENDERS",
     "renders that may wait for a render slot; past it new streams are refused",
   ),
+  "max-connections": numeric(
+    "maxConnections",
+    "MODELMORA_MAX_CONNECTIONS",
+    "connections kept open at once; more are closed as they arrive",
+  ),
   "max-concurrent-streams": numeric(
     "maxConcurrentStreams",
     "MODELMORA_MAX_CONCURRENT_STREAMS",

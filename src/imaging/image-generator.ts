@@ -1,26 +1,11 @@
-import { createHash } from "node:crypto";
 import { availableParallelism } from "node:os";
 import { LRUCache } from "lru-cache";
+import { createImageDrawer, type GeneratedImage } from "./draw-image.js";
 import type { ModelProfile } from "./models.js";
-import { createRandom } from "./random.js";
 import { createRenderQueue } from "./render-queue.js";
-import type { Renderer, Surface } from "./renderer.js";
+import type { Renderer } from "./renderer.js";
 
-/** One generated PNG image. */
-export interface GeneratedImage {
-  readonly modelId: string;
-  readonly index: number;
-  readonly widthPx: number;
-  readonly heightPx: number;
-  /** The PNG file. */
-  readonly png: Buffer;
-  /** Hex SHA-256 of png. */
-  readonly sha256: string;
-  /** Milliseconds spent drawing and encoding it; 0 when it came from the cache. */
-  readonly renderMs: number;
-  /** Whether it came from the cache (or from a render another call started). */
-  readonly cached: boolean;
-}
+export type { GeneratedImage } from "./draw-image.js";
 
 /** Options for createImageGenerator. */
 export interface ImageGeneratorOptions {
@@ -96,7 +81,6 @@ export function imageKey(model: ModelProfile, prompt: string, index: number): st
 
 /** Creates an image generator. */
 export function createImageGenerator(options: ImageGeneratorOptions): ImageGenerator {
-  const { renderer } = options;
   const cacheBytes = options.cacheBytes ?? defaultCacheBytes;
   // lru-cache holds the drawn images, bounded by their total size. Its own
   // fetch() de-duplication is not used: a shared fetch is aborted by its
@@ -114,67 +98,34 @@ export function createImageGenerator(options: ImageGeneratorOptions): ImageGener
     concurrency: options.maxConcurrentRenders ?? availableParallelism(),
     maxQueued: options.maxQueuedRenders ?? 64,
   });
-
-  // Idle canvases by size. A render takes one and gives it back, so the
-  // server holds at most one canvas per concurrent render and size instead
-  // of allocating (and leaving to the garbage collector) about 8 MB of
-  // pixels for every 1000×1000 image.
-  const idleSurfaces = new Map<string, Surface[]>();
-
-  async function render(model: ModelProfile, prompt: string, index: number) {
-    const size = `${model.widthPx}x${model.heightPx}`;
-    const surface =
-      idleSurfaces.get(size)?.pop() ?? renderer.createSurface(model.widthPx, model.heightPx);
-    try {
-      const started = performance.now();
-      // A reused canvas starts from the same state as a new one.
-      surface.context.globalAlpha = 1;
-      surface.context.fillStyle = "black";
-      surface.context.fillRect(0, 0, model.widthPx, model.heightPx);
-      model.draw(
-        surface.context,
-        createRandom(model.id, prompt, index),
-        model.widthPx,
-        model.heightPx,
-      );
-      const png = await surface.encodePng(model.compressionLevel);
-      const image: GeneratedImage = {
-        modelId: model.id,
-        index,
-        widthPx: model.widthPx,
-        heightPx: model.heightPx,
-        png,
-        sha256: createHash("sha256").update(png).digest("hex"),
-        renderMs: performance.now() - started,
-        cached: false,
-      };
-      options.onImage?.(image);
-      return image;
-    } finally {
-      const idle = idleSurfaces.get(size) ?? [];
-      idle.push(surface);
-      idleSurfaces.set(size, idle);
-    }
-  }
+  const drawer = createImageDrawer(options.renderer);
+  const onImage = options.onImage ?? (() => {});
 
   function start(key: string, model: ModelProfile, prompt: string, index: number): Pending {
     const abandon = new AbortController();
+    // A later render of the same image may have taken this one's place.
+    const forget = () => {
+      if (inFlight.get(key) === pending) inFlight.delete(key);
+    };
+    const render = queue.run(async () => {
+      const image = await drawer.draw(model, prompt, index);
+      onImage(image);
+      return image;
+    }, abandon.signal);
     const pending: Pending = {
       abandon,
       waiters: 0,
-      render: queue
-        .run(() => render(model, prompt, index), abandon.signal)
-        .then(
-          (image) => {
-            inFlight.delete(key);
-            cache?.set(key, image);
-            return image;
-          },
-          (err: unknown) => {
-            inFlight.delete(key);
-            throw err;
-          },
-        ),
+      render: render.then(
+        (image) => {
+          forget();
+          cache?.set(key, image);
+          return image;
+        },
+        (err: unknown) => {
+          forget();
+          throw err;
+        },
+      ),
     };
     // A render nobody waits for any more must not surface as an unhandled
     // rejection; callers see failures through their own promise.
@@ -183,63 +134,66 @@ export function createImageGenerator(options: ImageGeneratorOptions): ImageGener
     return pending;
   }
 
-  function wait(pending: Pending, shared: boolean, signal: AbortSignal | undefined) {
-    pending.waiters += 1;
-    const served = (image: GeneratedImage) => {
-      if (!shared) return image;
-      const copy = { ...image, cached: true, renderMs: 0 };
-      options.onImage?.(copy);
-      return copy;
-    };
-    if (signal === undefined) {
-      return pending.render.then(served);
-    }
-    return new Promise<GeneratedImage>((resolve, reject) => {
-      const onAbort = () => {
-        pending.waiters -= 1;
-        // The last waiter gone: a queued render is dropped (its promise
-        // rejects at once); a running one ends in its own time.
-        if (pending.waiters === 0) pending.abandon.abort(signal.reason);
-        pending.render.then(
-          () => reject(signal.reason),
-          () => reject(signal.reason),
-        );
-      };
-      if (signal.aborted) {
-        onAbort();
-        return;
-      }
-      signal.addEventListener("abort", onAbort, { once: true });
-      pending.render.then(
-        (image) => {
-          signal.removeEventListener("abort", onAbort);
-          resolve(served(image));
-        },
-        (err: unknown) => {
-          signal.removeEventListener("abort", onAbort);
-          reject(err);
-        },
-      );
-    });
-  }
-
   return {
-    rendererName: renderer.name,
+    rendererName: options.renderer.name,
     generate(model, prompt, index, signal) {
       const key = imageKey(model, prompt, index);
       const hit = cache?.get(key);
       if (hit !== undefined) {
         const image = { ...hit, cached: true, renderMs: 0 };
-        options.onImage?.(image);
+        onImage(image);
         return Promise.resolve(image);
       }
+      // An abandoned render is not joined: it may be dropped from the queue.
       const running = inFlight.get(key);
-      return running !== undefined
-        ? wait(running, true, signal)
-        : wait(start(key, model, prompt, index), false, signal);
+      return running !== undefined && !running.abandon.signal.aborted
+        ? wait(running, signal, (image) => {
+            const shared = { ...image, cached: true, renderMs: 0 };
+            onImage(shared);
+            return shared;
+          })
+        : wait(start(key, model, prompt, index), signal, (image) => image);
     },
     hasRenderRoom: () => queue.hasRoom(),
     cacheStats: () => ({ entries: cache?.size ?? 0, bytes: cache?.calculatedSize ?? 0 }),
     renderStats: () => ({ running: queue.running, queued: queue.queued }),
   };
+}
+
+/**
+ * One more caller of a render. When its signal aborts it stops waiting; the
+ * last caller gone drops a render that has not started (its promise rejects
+ * at once); a running one ends in its own time, and the caller's promise
+ * rejects only then, so a caller that awaits it knows its work is gone.
+ */
+function wait(
+  pending: Pending,
+  signal: AbortSignal | undefined,
+  served: (image: GeneratedImage) => GeneratedImage,
+): Promise<GeneratedImage> {
+  pending.waiters += 1;
+  if (signal === undefined) {
+    return pending.render.then(served);
+  }
+  return new Promise<GeneratedImage>((resolve, reject) => {
+    let gaveUp = false;
+    const onAbort = () => {
+      gaveUp = true;
+      pending.waiters -= 1;
+      if (pending.waiters === 0) pending.abandon.abort(signal.reason);
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+    pending.render.then(
+      (image) => {
+        signal.removeEventListener("abort", onAbort);
+        if (gaveUp) reject(signal.reason);
+        else resolve(served(image));
+      },
+      (err: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(gaveUp ? signal.reason : err);
+      },
+    );
+  });
 }

@@ -43,25 +43,28 @@ export function createRenderQueue(options: RenderQueueOptions): RenderQueue {
   }
 
   return {
-    run(task, signal) {
+    run<T>(task: () => Promise<T>, signal: AbortSignal): Promise<T> {
       signal.throwIfAborted();
       if (running >= concurrency && waiting.length >= options.maxQueued) {
         return Promise.reject(
           resourceExhausted(`the server has ${waiting.length} renders waiting already`, 1000),
         );
       }
-      return new Promise((resolve, reject) => {
+      return new Promise<T>((resolve, reject) => {
         const entry: Waiting = {
           start() {
             signal.removeEventListener("abort", onAbort);
             running += 1;
-            Promise.resolve()
-              .then(task)
-              .then(resolve, reject)
-              .finally(() => {
-                running -= 1;
-                next();
-              });
+            let result: Promise<T>;
+            try {
+              result = task();
+            } catch (err) {
+              result = Promise.reject(err);
+            }
+            result.then(resolve, reject).finally(() => {
+              running -= 1;
+              next();
+            });
           },
         };
         function onAbort(): void {

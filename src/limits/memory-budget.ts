@@ -59,119 +59,138 @@ interface Waiter {
   grant(hold: ImageHold): void;
 }
 
-/** Creates a memory budget. */
+/** Creates a memory budget. Throws when the cache alone fills it. */
 export function createMemoryBudget(options: MemoryBudgetOptions): MemoryBudget {
-  const { limitBytes, cacheBytes } = options;
-  if (!(limitBytes > cacheBytes)) {
+  if (!(options.limitBytes > options.cacheBytes)) {
     throw new Error(
-      `the memory budget (${limitBytes} bytes) must be larger than the image cache (${cacheBytes} bytes)`,
+      `the memory budget (${options.limitBytes} bytes) must be larger than the image cache (${options.cacheBytes} bytes)`,
     );
   }
-  const held = new Map<string, { bytes: number; holders: number }>();
-  let imageBytes = 0;
-  let writeAheadBytes = 0;
-  const waiters: Waiter[] = [];
+  return new Budget(options);
+}
 
-  const room = () => limitBytes - cacheBytes - imageBytes - writeAheadBytes;
+class Budget implements MemoryBudget {
+  readonly limitBytes: number;
+  readonly #cacheBytes: number;
+  readonly #cacheSize: (() => number) | undefined;
   // Room images drawn ahead leave free, for the images streams need now.
-  const spareBytes = (limitBytes - cacheBytes) / 4;
+  readonly #spareBytes: number;
+  readonly #held = new Map<string, { bytes: number; holders: number }>();
+  readonly #waiters: Waiter[] = [];
+  #imageBytes = 0;
+  #writeAheadBytes = 0;
 
-  function wake(): void {
-    while (waiters.length > 0) {
-      const next = waiters[0] as Waiter;
-      const hold = tryHold(next.key, next.bytes);
+  constructor(options: MemoryBudgetOptions) {
+    this.limitBytes = options.limitBytes;
+    this.#cacheBytes = options.cacheBytes;
+    this.#cacheSize = options.cacheSize;
+    this.#spareBytes = (options.limitBytes - options.cacheBytes) / 4;
+  }
+
+  usage() {
+    return {
+      cache: this.#cacheSize?.() ?? this.#cacheBytes,
+      images: this.#imageBytes,
+      writeAhead: this.#writeAheadBytes,
+    };
+  }
+
+  tryReserveStream(bytes: number): Reservation | undefined {
+    if (bytes > this.#room()) return undefined;
+    this.#writeAheadBytes += bytes;
+    let released = false;
+    return {
+      release: () => {
+        if (released) return;
+        released = true;
+        this.#writeAheadBytes -= bytes;
+        this.#wake();
+      },
+    };
+  }
+
+  tryHoldImage(key: string, bytes: number): ImageHold | undefined {
+    if (this.#waiters.length > 0 && !this.#held.has(key)) return undefined;
+    return this.#tryHold(key, bytes, this.#spareBytes);
+  }
+
+  holdImage(key: string, bytes: number, signal: AbortSignal, waitMs: number): Promise<ImageHold> {
+    signal.throwIfAborted();
+    const now =
+      this.#waiters.length === 0 || this.#held.has(key) ? this.#tryHold(key, bytes) : undefined;
+    if (now !== undefined) return Promise.resolve(now);
+    return new Promise<ImageHold>((resolve, reject) => {
+      const waiter: Waiter = {
+        key,
+        bytes,
+        grant(hold) {
+          cleanup();
+          resolve(hold);
+        },
+      };
+      const fail = (error: unknown) => {
+        cleanup();
+        const index = this.#waiters.indexOf(waiter);
+        if (index !== -1) this.#waiters.splice(index, 1);
+        this.#wake();
+        reject(error);
+      };
+      const timer = setTimeout(() => {
+        fail(resourceExhausted(`server memory budget of ${this.limitBytes} bytes is in use`, 1000));
+      }, waitMs);
+      const onAbort = () => fail(signal.reason ?? new ConnectError("aborted", Code.Canceled));
+      signal.addEventListener("abort", onAbort, { once: true });
+      function cleanup(): void {
+        clearTimeout(timer);
+        signal.removeEventListener("abort", onAbort);
+      }
+      this.#waiters.push(waiter);
+    });
+  }
+
+  #room(): number {
+    return this.limitBytes - this.#cacheBytes - this.#imageBytes - this.#writeAheadBytes;
+  }
+
+  /** Grants waiting holds, in order, while they fit. */
+  #wake(): void {
+    while (this.#waiters.length > 0) {
+      const next = this.#waiters[0] as Waiter;
+      const hold = this.#tryHold(next.key, next.bytes);
       if (hold === undefined) return;
-      waiters.shift();
+      this.#waiters.shift();
       next.grant(hold);
     }
   }
 
-  function tryHold(key: string, bytes: number, spare = 0): ImageHold | undefined {
-    let entry = held.get(key);
+  #tryHold(key: string, bytes: number, spare = 0): ImageHold | undefined {
+    let entry = this.#held.get(key);
     if (entry === undefined) {
-      if (bytes + spare > room()) return undefined;
+      if (bytes + spare > this.#room()) return undefined;
       entry = { bytes, holders: 0 };
-      held.set(key, entry);
-      imageBytes += bytes;
+      this.#held.set(key, entry);
+      this.#imageBytes += bytes;
     }
     entry.holders += 1;
     const shared = entry;
     let released = false;
     return {
-      resize(bytes) {
+      resize: (size) => {
         if (released) return;
-        imageBytes += bytes - shared.bytes;
-        shared.bytes = bytes;
-        wake();
+        this.#imageBytes += size - shared.bytes;
+        shared.bytes = size;
+        this.#wake();
       },
-      release() {
+      release: () => {
         if (released) return;
         released = true;
         shared.holders -= 1;
         if (shared.holders === 0) {
-          held.delete(key);
-          imageBytes -= shared.bytes;
-          wake();
+          this.#held.delete(key);
+          this.#imageBytes -= shared.bytes;
+          this.#wake();
         }
       },
     };
   }
-
-  return {
-    limitBytes,
-    usage: () => ({
-      cache: options.cacheSize?.() ?? cacheBytes,
-      images: imageBytes,
-      writeAhead: writeAheadBytes,
-    }),
-    tryReserveStream(bytes) {
-      if (bytes > room()) return undefined;
-      writeAheadBytes += bytes;
-      let released = false;
-      return {
-        release() {
-          if (released) return;
-          released = true;
-          writeAheadBytes -= bytes;
-          wake();
-        },
-      };
-    },
-    tryHoldImage: (key, bytes) =>
-      waiters.length > 0 && !held.has(key) ? undefined : tryHold(key, bytes, spareBytes),
-    holdImage(key, bytes, signal, waitMs) {
-      signal.throwIfAborted();
-      const now = waiters.length === 0 || held.has(key) ? tryHold(key, bytes) : undefined;
-      if (now !== undefined) return Promise.resolve(now);
-      return new Promise<ImageHold>((resolve, reject) => {
-        const waiter: Waiter = {
-          key,
-          bytes,
-          grant(hold) {
-            cleanup();
-            resolve(hold);
-          },
-        };
-        const fail = (error: unknown) => {
-          cleanup();
-          const index = waiters.indexOf(waiter);
-          if (index !== -1) waiters.splice(index, 1);
-          wake();
-          reject(error);
-        };
-        const timer = setTimeout(
-          () =>
-            fail(resourceExhausted(`server memory budget of ${limitBytes} bytes is in use`, 1000)),
-          waitMs,
-        );
-        const onAbort = () => fail(signal.reason ?? new ConnectError("aborted", Code.Canceled));
-        signal.addEventListener("abort", onAbort, { once: true });
-        function cleanup(): void {
-          clearTimeout(timer);
-          signal.removeEventListener("abort", onAbort);
-        }
-        waiters.push(waiter);
-      });
-    },
-  };
 }

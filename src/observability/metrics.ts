@@ -35,6 +35,7 @@ export const closeReasons = [
   "idle_timeout",
   "ping_timeout",
   "rapid_reset",
+  "connection_limit",
   "shutdown",
 ] as const;
 
@@ -105,6 +106,7 @@ export interface ImageLabels {
  * - connections_closed_total{reason}: connections the server closed itself,
  *   reason one of first_byte_timeout, tls_handshake_timeout,
  *   headers_timeout, body_timeout, idle_timeout, ping_timeout, rapid_reset,
+ *   connection_limit (refused at once: the server had maxConnections open),
  *   shutdown.
  *
  * Label values are bounded: protocol, http_version and code come from fixed

@@ -1,8 +1,18 @@
 import { setMaxListeners } from "node:events";
 import { createAuthenticator } from "../auth/index.js";
 import { ModelMoraError } from "../errors.js";
-import { createImageGenerator, loadRenderer, type RendererName } from "../imaging/index.js";
-import { createLimiter, createMemoryBudget, unlimited } from "../limits/index.js";
+import {
+  createImageGenerator,
+  type ImageGenerator,
+  loadRenderer,
+  type RendererName,
+} from "../imaging/index.js";
+import {
+  createLimiter,
+  createMemoryBudget,
+  type MemoryBudget,
+  unlimited,
+} from "../limits/index.js";
 import {
   codeLabelFromCode,
   createMetrics,
@@ -10,17 +20,23 @@ import {
   type Metrics,
   type ServerLogger,
 } from "../observability/index.js";
-import { createCallRegistry, outcomeOf, shutdownError } from "./call.js";
-import { type Access, createCallGuard } from "./call-guard.js";
-import { createDispatcher } from "./dispatch.js";
-import { createHealthState } from "./health-service.js";
+import { type CallRegistry, createCallRegistry } from "./call.js";
+import { type Access, type CallGuard, createCallGuard } from "./call-guard.js";
+import { createDispatcher, type Route } from "./dispatch.js";
+import { createHealthState, type HealthState } from "./health-service.js";
 import type { ImageStreamOptions } from "./image-stream.js";
 import { defaultInferenceLimits, type InferenceLimits } from "./inference-request.js";
 import { createInferenceService } from "./inference-service.js";
-import { createListener } from "./listener.js";
+import { createListener, type Listener } from "./listener.js";
+import type { BodyLimits } from "./request-body.js";
 import { createRestRoutes } from "./rest-routes.js";
 import { createRpcRoutes } from "./rpc-routes.js";
-import { resolveServerOptions, type ServerOptions } from "./server-options.js";
+import {
+  type ResolvedServerOptions,
+  resolveServerOptions,
+  type ServerOptions,
+} from "./server-options.js";
+import { shutDown } from "./shutdown.js";
 
 /** Receives diagnostics: the part of a ServerLogger the server uses outside calls. */
 export type Logger = Pick<ServerLogger, "info" | "warn" | "error">;
@@ -47,20 +63,81 @@ export interface ModelMoraServer {
   readonly activeCallCount: number;
 }
 
-/** How long calls cut at the end of a shutdown get to send their status, ms. */
-const cutFlushMs = 1000;
-
 /** Creates a server. It does not listen until listen() is called. */
 export function createServer(options: ServerOptions = {}): ModelMoraServer {
   const config = resolveServerOptions(options);
   const logger = options.logger ?? createServerLogger({ level: "silent" });
   const metrics = options.metrics ?? createMetrics();
-  const limits: InferenceLimits = {
-    chunkBytes: config.chunkBytes,
-    maxBatchSize: config.maxBatchSize,
-    maxPromptBytes: defaultInferenceLimits.maxPromptBytes,
-  };
+  const { renderer, generator, budget } = createImaging(config, metrics);
+  const health = createHealthState();
+  // Aborted when the grace period is over; every call listens to it.
+  const shutdown = new AbortController();
+  setMaxListeners(0, shutdown.signal);
+  const calls = createReportedCalls(metrics, logger);
+  const guard = createCallGuard({
+    authenticator: createAuthenticator(options.auth ?? {}),
+    limiter: createLimiter({
+      defaults: { ...unlimited, ...options.keyLimits },
+      maxServerStreams: config.maxServerStreams,
+      now: options.now,
+    }),
+    budget,
+    streamReserveBytes: config.writeAheadBytes + config.chunkBytes,
+    hasRenderRoom: () => generator.hasRenderRoom(),
+    isDraining: () => !health.serving,
+  });
+  const parts: ServerParts = { config, generator, budget, health, calls, guard, metrics };
+  const listener = createListener(
+    createDispatcher({
+      routes: createRoutes(parts, shutdown.signal),
+      calls,
+      guard,
+      body: bodyLimitsOf(config),
+      limits: inferenceLimitsOf(config),
+      // A spliced chunk is appended after compression would have run, so the
+      // two exclude each other.
+      zeroCopy: config.zeroCopyChunks && !config.compressStreams,
+      isDraining: () => !health.serving,
+      onStreamReset: (req) => listener.streamReset(req),
+      onBodyTimeout: () => metrics.connectionClosed("body_timeout"),
+    }),
+    { ...config, onClose: (reason) => metrics.connectionClosed(reason) },
+  );
+  metrics.watchRenders(() => generator.renderStats());
+  metrics.watchConnections(() => listener.connectionCount);
+  metrics.watchMemory(() => ({ limit: budget.limitBytes, ...budget.usage() }));
 
+  let closing: Promise<void> | undefined;
+  return {
+    rendererName: renderer.name,
+    metrics,
+    listen: (port = 8080, host = "127.0.0.1") => listenOn(listener, port, host, options.tls),
+    close(graceMs = 5000) {
+      closing ??= shutDown({ health, listener, calls, cut: shutdown, logger }, graceMs);
+      return closing;
+    },
+    get connectionCount() {
+      return listener.connectionCount;
+    },
+    get activeCallCount() {
+      return calls.size;
+    },
+  };
+}
+
+/** The parts of a server its routes are built from. */
+interface ServerParts {
+  readonly config: ResolvedServerOptions;
+  readonly generator: ImageGenerator;
+  readonly budget: MemoryBudget;
+  readonly health: HealthState;
+  readonly calls: CallRegistry;
+  readonly guard: CallGuard;
+  readonly metrics: Metrics;
+}
+
+/** The renderer, the image generator and the memory budget the cache counts in. */
+function createImaging(config: ResolvedServerOptions, metrics: Metrics) {
   const renderer = loadRendererOrFail(config.renderer);
   const generator = createImageGenerator({
     renderer,
@@ -73,21 +150,100 @@ export function createServer(options: ServerOptions = {}): ModelMoraServer {
       );
     },
   });
-  let budget: ReturnType<typeof createMemoryBudget>;
   try {
-    budget = createMemoryBudget({
+    const budget = createMemoryBudget({
       limitBytes: config.memoryBudgetBytes,
       cacheBytes: config.cacheBytes,
       cacheSize: () => generator.cacheStats().bytes,
     });
+    return { renderer, generator, budget };
   } catch (err) {
     throw new ModelMoraError("config", (err as Error).message, { cause: err });
   }
-  const health = createHealthState();
-  // Aborted when the grace period is over; every call listens to it.
-  const shutdown = new AbortController();
-  setMaxListeners(0, shutdown.signal);
-  const calls = createCallRegistry({
+}
+
+/** Every route: InferenceService and Health over RPC, and the REST routes. */
+function createRoutes(parts: ServerParts, shutdownSignal: AbortSignal): Route[] {
+  const { config, generator, budget, health, calls, guard, metrics } = parts;
+  const limits = inferenceLimitsOf(config);
+  const images: ImageStreamOptions = {
+    generator,
+    budget,
+    chunkBytes: config.chunkBytes,
+    memoryWaitMs: config.memoryWaitMs,
+  };
+  const service = createInferenceService({ ...images, limits });
+  const healthAccess: Access = config.publicHealth ? "public" : "monitoring";
+  return [
+    ...createRpcRoutes({
+      service,
+      health,
+      healthAccess,
+      shutdownSignal,
+      compressStreams: config.compressStreams,
+      writer: { aheadBytes: config.writeAheadBytes, stallTimeoutMs: config.streamIdleTimeoutMs },
+    }),
+    ...createRestRoutes({
+      service,
+      guard,
+      limits,
+      body: bodyLimitsOf(config),
+      images,
+      shutdownSignal,
+      stallTimeoutMs: config.streamIdleTimeoutMs,
+      access: { health: healthAccess, metrics: config.publicMetrics ? "public" : "monitoring" },
+      health: () => ({
+        serving: health.serving,
+        body: {
+          status: health.serving ? "SERVING" : "NOT_SERVING",
+          renderer: generator.rendererName,
+          cache: generator.cacheStats(),
+          active_calls: calls.size,
+          process: processStats(),
+        },
+      }),
+      metrics: () => metrics.render(),
+    }),
+  ];
+}
+
+function inferenceLimitsOf(config: ResolvedServerOptions): InferenceLimits {
+  return {
+    chunkBytes: config.chunkBytes,
+    maxBatchSize: config.maxBatchSize,
+    maxPromptBytes: defaultInferenceLimits.maxPromptBytes,
+  };
+}
+
+function bodyLimitsOf(config: ResolvedServerOptions): BodyLimits {
+  return { maxBytes: config.maxRequestBytes, timeoutMs: config.bodyTimeoutMs };
+}
+
+/** Listens, and says where: the URL clients should use. */
+async function listenOn(
+  listener: Listener,
+  port: number,
+  host: string,
+  tls: unknown,
+): Promise<{ url: string; port: number; host: string }> {
+  let address: Awaited<ReturnType<Listener["listen"]>>;
+  try {
+    address = await listener.listen(port, host);
+  } catch (err) {
+    throw listenError(err, port, host);
+  }
+  const scheme = tls ? "https" : "http";
+  const shownHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  return {
+    url: `${scheme}://${shownHost}:${address.port}`,
+    port: address.port,
+    host: address.address,
+  };
+}
+
+/** The registry of calls in flight, each reported once to the metrics and the log as it ends. */
+function createReportedCalls(metrics: Metrics, logger: ServerLogger): CallRegistry {
+  return createCallRegistry({
     onStart: (call) => metrics.callStarted(call.info),
     onEnd(call, outcome) {
       const summary = {
@@ -106,138 +262,6 @@ export function createServer(options: ServerOptions = {}): ModelMoraServer {
       logger.call(summary);
     },
   });
-
-  const guard = createCallGuard({
-    authenticator: createAuthenticator(options.auth ?? {}),
-    limiter: createLimiter({
-      defaults: { ...unlimited, ...options.keyLimits },
-      maxServerStreams: config.maxServerStreams,
-      now: options.now,
-    }),
-    budget,
-    streamReserveBytes: config.writeAheadBytes + config.chunkBytes,
-    hasRenderRoom: () => generator.hasRenderRoom(),
-    isDraining: () => !health.serving,
-  });
-  const images: ImageStreamOptions = {
-    generator,
-    budget,
-    chunkBytes: config.chunkBytes,
-    memoryWaitMs: config.memoryWaitMs,
-  };
-  const service = createInferenceService({ ...images, limits });
-  const healthAccess: Access = config.publicHealth ? "public" : "monitoring";
-  const body = { maxBytes: config.maxRequestBytes, timeoutMs: config.bodyTimeoutMs };
-  const routes = [
-    ...createRpcRoutes({
-      service,
-      health,
-      healthAccess,
-      shutdownSignal: shutdown.signal,
-      compressStreams: config.compressStreams,
-      writer: { aheadBytes: config.writeAheadBytes, stallTimeoutMs: config.streamIdleTimeoutMs },
-    }),
-    ...createRestRoutes({
-      service,
-      guard,
-      limits,
-      body,
-      images,
-      shutdownSignal: shutdown.signal,
-      stallTimeoutMs: config.streamIdleTimeoutMs,
-      access: { health: healthAccess, metrics: config.publicMetrics ? "public" : "monitoring" },
-      health: () => ({
-        serving: health.serving,
-        body: {
-          status: health.serving ? "SERVING" : "NOT_SERVING",
-          renderer: renderer.name,
-          cache: generator.cacheStats(),
-          active_calls: calls.size,
-          process: processStats(),
-        },
-      }),
-      metrics: () => metrics.render(),
-    }),
-  ];
-  const listener = createListener(
-    createDispatcher({
-      routes,
-      calls,
-      guard,
-      body,
-      limits,
-      // A spliced chunk is appended after compression would have run, so the
-      // two exclude each other.
-      zeroCopy: config.zeroCopyChunks && !config.compressStreams,
-      isDraining: () => !health.serving,
-      onStreamReset: (req) => listener.streamReset(req),
-      onBodyTimeout: () => metrics.connectionClosed("body_timeout"),
-    }),
-    { ...config, onClose: (reason) => metrics.connectionClosed(reason) },
-  );
-  metrics.watchRenders(() => generator.renderStats());
-  metrics.watchConnections(() => listener.connectionCount);
-  metrics.watchMemory(() => ({ limit: budget.limitBytes, ...budget.usage() }));
-
-  let closing: Promise<void> | undefined;
-  async function close(graceMs: number): Promise<void> {
-    health.setServing(false);
-    listener.drain();
-    if (!(await settlesWithin(calls.idle(), graceMs))) {
-      logger.warn("grace period over, cancelling calls in flight", { calls: calls.size });
-      const reason = shutdownError();
-      for (const call of calls) call.finish(outcomeOf(reason));
-      shutdown.abort(reason);
-      await settlesWithin(calls.idle(), cutFlushMs);
-    }
-    if (!(await settlesWithin(listener.closed(), cutFlushMs))) {
-      listener.destroyAll("shutdown");
-    }
-    await Promise.all([listener.closed(), calls.idle()]);
-  }
-
-  return {
-    rendererName: renderer.name,
-    metrics,
-    async listen(port = 8080, host = "127.0.0.1") {
-      let address: Awaited<ReturnType<typeof listener.listen>>;
-      try {
-        address = await listener.listen(port, host);
-      } catch (err) {
-        throw listenError(err, port, host);
-      }
-      const scheme = options.tls ? "https" : "http";
-      const shownHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
-      return {
-        url: `${scheme}://${shownHost}:${address.port}`,
-        port: address.port,
-        host: address.address,
-      };
-    },
-    close(graceMs = 5000) {
-      closing ??= close(graceMs);
-      return closing;
-    },
-    get connectionCount() {
-      return listener.connectionCount;
-    },
-    get activeCallCount() {
-      return calls.size;
-    },
-  };
-}
-
-/** Whether `promise` settles within ms (a deadline, not a poll). */
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([promise.then(() => true), deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 function loadRendererOrFail(prefer: RendererName | "auto") {

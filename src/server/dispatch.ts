@@ -1,5 +1,6 @@
 import http2 from "node:http2";
 import { Code, ConnectError } from "@connectrpc/connect";
+import type { Principal } from "../auth/index.js";
 import type { InferenceRequest } from "../gen/modelmora/inference_pb.js";
 import { type Call, type CallOutcome, type CallRegistry, outcomeOf } from "./call.js";
 import type { CallGuard } from "./call-guard.js";
@@ -53,79 +54,6 @@ export function createDispatcher(
   options: DispatcherOptions,
 ): (req: AnyRequest, res: AnyResponse) => void {
   const routes = new Map(options.routes.map((route) => [route.path, route]));
-
-  async function serve(
-    req: AnyRequest,
-    res: AnyResponse,
-    call: Call,
-    route: Route | undefined,
-    format: WireFormat | undefined,
-  ): Promise<void> {
-    const method = req.method ?? "GET";
-    if (route === undefined) {
-      throw withHttpStatus(
-        new ConnectError(`no route for ${method} ${pathOf(req).slice(0, 128)}`, Code.NotFound),
-        404,
-      );
-    }
-    if (!route.methods.includes(method)) {
-      res.setHeader("allow", route.methods.join(", "));
-      throw withHttpStatus(
-        new ConnectError(
-          `${route.path} accepts ${route.methods.join(" or ")}, not ${method}`,
-          Code.Unimplemented,
-        ),
-        405,
-      );
-    }
-    if (route.kind === "rpc" && format === undefined) {
-      const contentType = String(req.headers["content-type"] ?? "none").slice(0, 64);
-      throw withHttpStatus(
-        new ConnectError(
-          `content type "${contentType}" is not one ${route.label} accepts over gRPC, gRPC-Web or Connect`,
-          Code.Unimplemented,
-        ),
-        415,
-      );
-    }
-    const principal = await options.guard.admit(headersOf(req), route.access, call);
-    if (route.kind === "rest") {
-      call.dispatched = true;
-      await route.serve({ req, res, call, principal });
-      return;
-    }
-    const headers = headersOf(req);
-    const body = method === "GET" ? new Uint8Array(0) : await readRequestBody(req, options.body);
-    const rpc = readRpcRequest(
-      route.method,
-      format as WireFormat,
-      headers,
-      req.url ?? "/",
-      body,
-      options.body.maxBytes,
-    );
-    let admitted: AdmittedStream | undefined;
-    if (route.imageStream) {
-      const request = rpc.message as InferenceRequest;
-      const model = validateInferenceRequest(request, options.limits);
-      const admission = await options.guard.openStream(principal);
-      admitted = {
-        call,
-        request: { model, prompt: request.prompt, batchSize: request.batchSize },
-        admission,
-        started: false,
-      };
-      const stream = admitted;
-      // The stream releases its admission once it has started; a call that
-      // ends before that releases it here.
-      res.once("close", () => {
-        if (!stream.started) admission.release();
-      });
-    }
-    call.dispatched = true;
-    route.serve(req, res, call, headers, rpc.body, admitted);
-  }
-
   return function dispatch(req, res) {
     const route = routes.get(pathOf(req));
     const format = route?.kind === "rpc" ? wireFormatOf(req, route.streaming) : undefined;
@@ -146,8 +74,7 @@ export function createDispatcher(
       res.setHeader("connection", "close");
     }
     res.once("close", () => {
-      const outcome = closedOutcome(req, res);
-      call.close(outcome);
+      call.close(closedOutcome(req, res));
       if (call.outcome?.endedBy === "client" && call.dispatched && !http1) {
         options.onStreamReset(req);
       }
@@ -156,7 +83,7 @@ export function createDispatcher(
         req.socket.end();
       }
     });
-    serve(req, res, call, route, format).catch((reason: unknown) => {
+    serve(options, req, res, call, route, format).catch((reason: unknown) => {
       const outcome = outcomeOf(reason);
       call.finish(outcome);
       const bodyFailed = isBodyFailure(reason);
@@ -169,6 +96,97 @@ export function createDispatcher(
       );
     });
   };
+}
+
+/** The steps every route shares: route, method, content type, guard; then the route's own. */
+async function serve(
+  options: DispatcherOptions,
+  req: AnyRequest,
+  res: AnyResponse,
+  call: Call,
+  route: Route | undefined,
+  format: WireFormat | undefined,
+): Promise<void> {
+  const method = req.method ?? "GET";
+  if (route === undefined) {
+    throw withHttpStatus(
+      new ConnectError(`no route for ${method} ${pathOf(req).slice(0, 128)}`, Code.NotFound),
+      404,
+    );
+  }
+  if (!route.methods.includes(method)) {
+    res.setHeader("allow", route.methods.join(", "));
+    throw withHttpStatus(
+      new ConnectError(
+        `${route.path} accepts ${route.methods.join(" or ")}, not ${method}`,
+        Code.Unimplemented,
+      ),
+      405,
+    );
+  }
+  if (route.kind === "rpc" && format === undefined) {
+    const contentType = String(req.headers["content-type"] ?? "none").slice(0, 64);
+    throw withHttpStatus(
+      new ConnectError(
+        `content type "${contentType}" is not one ${route.label} accepts over gRPC, gRPC-Web or Connect`,
+        Code.Unimplemented,
+      ),
+      415,
+    );
+  }
+  const principal = await options.guard.admit(headersOf(req), route.access, call);
+  if (route.kind === "rest") {
+    call.dispatched = true;
+    await route.serve({ req, res, call, principal });
+  } else {
+    await serveRpc(options, req, res, call, route, format as WireFormat, principal);
+  }
+}
+
+/**
+ * An RPC: its body read and checked here, before connect-es sees it; for
+ * StreamInference the request validated and the stream slot taken; then
+ * connect-es serves it.
+ */
+async function serveRpc(
+  options: DispatcherOptions,
+  req: AnyRequest,
+  res: AnyResponse,
+  call: Call,
+  route: RpcRoute,
+  format: WireFormat,
+  principal: Principal,
+): Promise<void> {
+  const headers = headersOf(req);
+  const body = req.method === "GET" ? new Uint8Array(0) : await readRequestBody(req, options.body);
+  const rpc = readRpcRequest(
+    route.method,
+    format,
+    headers,
+    req.url ?? "/",
+    body,
+    options.body.maxBytes,
+  );
+  let admitted: AdmittedStream | undefined;
+  if (route.imageStream) {
+    const request = rpc.message as InferenceRequest;
+    const model = validateInferenceRequest(request, options.limits);
+    const admission = await options.guard.openStream(principal);
+    const stream: AdmittedStream = {
+      call,
+      request: { model, prompt: request.prompt, batchSize: request.batchSize },
+      admission,
+      started: false,
+    };
+    // The stream releases its admission once it has started; a call that
+    // ends before that releases it here.
+    res.once("close", () => {
+      if (!stream.started) admission.release();
+    });
+    admitted = stream;
+  }
+  call.dispatched = true;
+  route.serve(req, res, call, headers, rpc.body, admitted);
 }
 
 /** The protocol label of a request with no route or format: by its content type. */

@@ -61,6 +61,12 @@ export interface ServerOptions {
    * client's window; see the client settings in the README.)
    */
   windowBytes?: number;
+  /**
+   * Connections the server keeps open at once; more are closed as they
+   * arrive, so a flood of idle connections can't take every file
+   * descriptor. Default 10,000.
+   */
+  maxConnections?: number;
   /** SETTINGS_MAX_CONCURRENT_STREAMS of every HTTP/2 connection; more are refused. Default 100. */
   maxConcurrentStreams?: number;
   /** Largest request header block, bytes: HTTP/1.1's limit and HTTP/2's SETTINGS_MAX_HEADER_LIST_SIZE. Default 16 KiB. */
@@ -138,6 +144,7 @@ export const serverDefaults = {
   maxQueuedRenders: 64,
   writeAheadBytes: 2 * 1024 * 1024,
   windowBytes: 16 * 1024 * 1024,
+  maxConnections: 10_000,
   maxConcurrentStreams: 100,
   maxHeaderBytes: 16 * 1024,
   maxResetStreams: 100,
