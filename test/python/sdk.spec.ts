@@ -22,7 +22,7 @@ import { cp, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { repoRoot, run } from "../helpers.js";
+import { repoRoot, run } from "../support/index.js";
 
 const python = process.env.MODELMORA_PYTHON ?? "/usr/bin/python3";
 const pythonRequired = process.env.MODELMORA_REQUIRE_PYTHON === "1";
