@@ -11,10 +11,13 @@
  */
 // First: protobuf-es reads the base64 methods when it loads.
 import "./base64-polyfill.js";
+import cluster from "node:cluster";
 import { settingsFromArgs, usage } from "./cli/flags.js";
 import { type CliOptions, optionsFromSettings } from "./cli/options.js";
+import { joinCluster, startCluster, type WorkerLink } from "./cluster/index.js";
 import { isSettingError, ModelMoraError } from "./errors.js";
-import { createServerLogger } from "./observability/index.js";
+import { createRedisLimitStore } from "./limits/index.js";
+import { createMetrics, createServerLogger, type ServerLogger } from "./observability/index.js";
 import { createServer } from "./server/index.js";
 
 async function main(): Promise<void> {
@@ -25,59 +28,155 @@ async function main(): Promise<void> {
   }
   const options: CliOptions = optionsFromSettings(settings, process.env);
   const logger = createServerLogger({ level: options.logLevel });
-  const server = createServer({ ...options.server, logger });
+  if (options.workers > 1 && cluster.isPrimary) {
+    await runPrimary(options, logger);
+    return;
+  }
+  const link = cluster.isWorker ? joinCluster() : undefined;
+  try {
+    await runServer(options, logger, link);
+  } catch (err) {
+    if (link === undefined) throw err;
+    // The primary says it once, for every worker.
+    const { message, code } = failureOf(err);
+    await link.fatal(message, code);
+    process.exit(code);
+  }
+}
+
+/** One server process: the only one, or a worker of the cluster (link). */
+async function runServer(
+  options: CliOptions,
+  logger: ServerLogger,
+  link: WorkerLink | undefined,
+): Promise<void> {
+  const metrics = link?.metrics ?? createMetrics();
+  const redis =
+    options.redis === undefined
+      ? undefined
+      : createRedisLimitStore({
+          ...options.redis,
+          instanceId: link?.instanceId,
+          logger,
+          registry: metrics.registry,
+        });
+  // Calls made before Redis answers would go uncounted: wait a moment for it.
+  await redis?.ready();
+  const server = createServer({
+    ...options.server,
+    logger,
+    metrics,
+    limitStore: redis ?? link?.limitStore(logger),
+    readiness: link?.readiness,
+  });
   // Handlers go in before the "listening" line: a supervisor may signal as
   // soon as it reads that line, and a signal with no handler yet would kill
   // the process at once (exit by signal, no graceful shutdown).
   let stopping = false;
-  const stop = (signal: NodeJS.Signals) => {
+  const stop = (signal: NodeJS.Signals | "primary") => {
     if (stopping) {
+      if (signal === "primary") return; // The primary asks after a signal did.
       process.stderr.write(`modelmora: ${signal} again, exiting now\n`);
       process.exit(1);
     }
     stopping = true;
+    if (signal !== "primary") link?.draining();
     logger.info("shutting down", { signal, grace_ms: options.graceMs });
-    server.close(options.graceMs).then(
-      () => {
-        logger.info("stopped");
-        process.exit(0);
-      },
-      (err: unknown) => {
-        process.stderr.write(`modelmora: shutdown failed: ${String(err)}\n`);
-        process.exit(1);
-      },
-    );
+    server
+      .close(options.graceMs)
+      .then(() => redis?.close())
+      .then(
+        () => {
+          logger.info("stopped");
+          process.exit(0);
+        },
+        (err: unknown) => {
+          process.stderr.write(`modelmora: shutdown failed: ${String(err)}\n`);
+          process.exit(1);
+        },
+      );
   };
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
-  const { url } = await server.listen(options.port, options.host);
-  const transports = options.server.tls
-    ? "HTTPS, h2 and http/1.1 by ALPN"
-    : "HTTP/1.1 and HTTP/2 cleartext";
-  const auth = options.server.auth === undefined ? "auth off" : "auth on";
-  process.stdout.write(
-    `modelmora listening on ${url} (${transports}; gRPC, gRPC-Web, Connect, REST; renderer ${server.rendererName}; ${auth})\n`,
-  );
+  link?.onShutdown(() => stop("primary"));
+  // Workers listen with the same arguments, so node:cluster gives them one
+  // socket (with --port 0, one free port for all).
+  const { url, port } = await server.listen(options.port, options.host);
+  if (link === undefined) {
+    process.stdout.write(`${listeningLine(url, options, server.rendererName)}\n`);
+  } else {
+    link.listening({ url, port, renderer: server.rendererName });
+  }
   logger.info("listening", {
     url,
     renderer: server.rendererName,
     tls: options.server.tls !== undefined,
     auth: options.server.auth !== undefined,
+    ...(link === undefined ? {} : { worker: link.slot }),
   });
 }
 
-main().catch((err: unknown) => {
+/** The primary of `--workers N`: forks the workers, prints the line once all listen. */
+async function runPrimary(options: CliOptions, logger: ServerLogger): Promise<void> {
+  const primary = startCluster({
+    workers: options.workers,
+    sharedLimits: options.redis === undefined,
+    logger,
+  });
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      process.stderr.write(`modelmora: ${signal} again, exiting now\n`);
+      primary.kill();
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info("shutting down", { signal, grace_ms: options.graceMs, workers: options.workers });
+    primary.stop(options.graceMs);
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+  try {
+    const { url, renderer } = await primary.listening;
+    process.stdout.write(`${listeningLine(url, options, renderer)}\n`);
+    logger.info("listening", { url, renderer, workers: options.workers });
+  } catch {
+    // A worker could not start: `exited` says why.
+  }
+  const exit = await primary.exited;
+  if (exit.message !== undefined) {
+    process.stderr.write(`modelmora: ${exit.message}\n`);
+  } else {
+    logger.info("stopped");
+  }
+  process.exit(exit.code);
+}
+
+/** The one line on stdout once the server listens. */
+function listeningLine(url: string, options: CliOptions, renderer: string): string {
+  const transports = options.server.tls
+    ? "HTTPS, h2 and http/1.1 by ALPN"
+    : "HTTP/1.1 and HTTP/2 cleartext";
+  const auth = options.server.auth === undefined ? "auth off" : "auth on";
+  const workers = options.workers > 1 ? `; ${options.workers} workers` : "";
+  const limits = options.redis === undefined ? "" : "; limits in Redis";
+  return `modelmora listening on ${url} (${transports}; gRPC, gRPC-Web, Connect, REST; renderer ${renderer}; ${auth}${workers}${limits})`;
+}
+
+/** What to print for an error that stops the server, and the exit code. */
+function failureOf(err: unknown): { message: string; code: number } {
   if (isSettingError(err)) {
     const hint = err.code === "usage" ? "\n\nRun with --help for every flag." : "";
-    process.stderr.write(`modelmora: ${err.message}${hint}\n`);
-    process.exit(2);
+    return { message: `${err.message}${hint}`, code: 2 };
   }
   if (err instanceof ModelMoraError) {
-    process.stderr.write(`modelmora: ${err.message}\n`);
-  } else {
-    process.stderr.write(
-      `modelmora: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
-    );
+    return { message: err.message, code: 1 };
   }
-  process.exit(1);
+  return { message: err instanceof Error ? (err.stack ?? err.message) : String(err), code: 1 };
+}
+
+main().catch((err: unknown) => {
+  const { message, code } = failureOf(err);
+  process.stderr.write(`modelmora: ${message}\n`);
+  process.exit(code);
 });

@@ -209,6 +209,32 @@ export const flags: Readonly<Record<string, FlagSpec>> = {
     fallback: "5000",
     help: "on SIGINT/SIGTERM, how long calls in flight may finish",
   },
+  // Scale-out: workers and limits shared in Redis (docs/production.md, deploy/README.md).
+  workers: {
+    env: "MODELMORA_WORKERS",
+    kind: "string",
+    fallback: "1",
+    help: "worker processes sharing the port; auto = one per core",
+  },
+  "redis-url": {
+    env: "MODELMORA_REDIS_URL",
+    kind: "string",
+    help: "redis:// or rediss:// URL: rate limits, quotas and stream counts shared by every instance",
+  },
+  "redis-timeout-ms": {
+    env: "MODELMORA_REDIS_TIMEOUT_MS",
+    kind: "int",
+    fallback: "500",
+    min: 1,
+    help: "how long a Redis command may take before limits fail open",
+  },
+  "stream-lease-ms": {
+    env: "MODELMORA_STREAM_LEASE_MS",
+    kind: "int",
+    fallback: "30000",
+    min: 100,
+    help: "with Redis: how long the streams of an instance that died still count",
+  },
 };
 
 /** The text of --help. */

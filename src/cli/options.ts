@@ -6,7 +6,9 @@ import {
   parseApiKeysJson,
   parseJwks,
 } from "../auth/index.js";
+import { workerCountFromString } from "../cluster/index.js";
 import { ModelMoraError } from "../errors.js";
+import { checkRedisUrl } from "../limits/index.js";
 import { type LogLevel, logLevelFromString } from "../observability/index.js";
 import type { ServerOptions } from "../server/index.js";
 import { flags } from "./flags.js";
@@ -18,6 +20,14 @@ export interface CliOptions {
   readonly port: number;
   readonly host: string;
   readonly graceMs: number;
+  /** Worker processes (--workers); 1 runs the server in this process. */
+  readonly workers: number;
+  /** Limits in Redis (--redis-url), or undefined to keep them in memory. */
+  readonly redis?: {
+    readonly url: string;
+    readonly commandTimeoutMs: number;
+    readonly streamLeaseMs: number;
+  };
 }
 
 /**
@@ -72,6 +82,36 @@ export function optionsFromSettings(
     port: int("port"),
     host: settings.get("host") ?? "127.0.0.1",
     graceMs: int("grace-ms"),
+    ...scaleFromSettings(settings),
+  };
+}
+
+/** --workers and the Redis settings. */
+function scaleFromSettings(
+  settings: ReadonlyMap<string, string>,
+): Pick<CliOptions, "workers" | "redis"> {
+  let workers: number;
+  try {
+    workers = workerCountFromString(settings.get("workers") ?? "1");
+  } catch (err) {
+    throw usage(`--workers (MODELMORA_WORKERS) ${(err as Error).message}`);
+  }
+  const url = settings.get("redis-url");
+  if (url === undefined) {
+    return { workers };
+  }
+  try {
+    checkRedisUrl(url);
+  } catch (err) {
+    throw usage(`--redis-url (MODELMORA_REDIS_URL) ${(err as Error).message}`);
+  }
+  return {
+    workers,
+    redis: {
+      url,
+      commandTimeoutMs: Number(settings.get("redis-timeout-ms")),
+      streamLeaseMs: Number(settings.get("stream-lease-ms")),
+    },
   };
 }
 

@@ -8,6 +8,7 @@ export {
   imageKey,
 } from "./image-generator.js";
 export { findModel, type ModelProfile, modelProfiles } from "./models.js";
+export { createRenderQueue, type RenderQueue, type RenderQueueOptions } from "./render-queue.js";
 export {
   type LoadRendererOptions,
   loadRenderer,

@@ -23,7 +23,7 @@ import {
 import { type CallRegistry, createCallRegistry } from "./call.js";
 import { type Access, type CallGuard, createCallGuard } from "./call-guard.js";
 import { createDispatcher, type Route } from "./dispatch.js";
-import { createHealthState, type HealthState } from "./health-service.js";
+import { createHealthState, type HealthState, withReadiness } from "./health-service.js";
 import type { ImageStreamOptions } from "./image-stream.js";
 import { defaultInferenceLimits, type InferenceLimits } from "./inference-request.js";
 import { createInferenceService } from "./inference-service.js";
@@ -70,6 +70,9 @@ export function createServer(options: ServerOptions = {}): ModelMoraServer {
   const metrics = options.metrics ?? createMetrics();
   const { renderer, generator, budget } = createImaging(config, metrics);
   const health = createHealthState();
+  // What health checks report: this server's own state, and readiness.
+  const reported =
+    options.readiness === undefined ? health : withReadiness(health, options.readiness);
   // Aborted when the grace period is over; every call listens to it.
   const shutdown = new AbortController();
   setMaxListeners(0, shutdown.signal);
@@ -80,13 +83,14 @@ export function createServer(options: ServerOptions = {}): ModelMoraServer {
       defaults: { ...unlimited, ...options.keyLimits },
       maxServerStreams: config.maxServerStreams,
       now: options.now,
+      store: options.limitStore,
     }),
     budget,
     streamReserveBytes: config.writeAheadBytes + config.chunkBytes,
     hasRenderRoom: () => generator.hasRenderRoom(),
     isDraining: () => !health.serving,
   });
-  const parts: ServerParts = { config, generator, budget, health, calls, guard, metrics };
+  const parts: ServerParts = { config, generator, budget, health: reported, calls, guard, metrics };
   const listener = createListener(
     createDispatcher({
       routes: createRoutes(parts, shutdown.signal),

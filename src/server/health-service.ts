@@ -6,6 +6,7 @@ import {
   HealthCheckResponseSchema,
   HealthCheckResponse_ServingStatus as ServingStatus,
 } from "../gen/grpc/health/v1/health_pb.js";
+import type { Readiness } from "./server-options.js";
 
 /** Whether the server takes calls, and who wants to hear when that changes. */
 export interface HealthState {
@@ -32,6 +33,35 @@ export function createHealthState(): HealthState {
     subscribe(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
+    },
+  };
+}
+
+/**
+ * The health a server reports: its own, and another condition (the
+ * cluster's workers all serving, say). Setting it sets the server's own.
+ */
+export function withReadiness(own: HealthState, readiness: Readiness): HealthState {
+  const both = () => own.serving && readiness.serving;
+  return {
+    get serving() {
+      return both();
+    },
+    setServing: (serving) => own.setServing(serving),
+    subscribe(listener) {
+      let last = both();
+      const update = () => {
+        if (both() !== last) {
+          last = both();
+          listener(last);
+        }
+      };
+      const unsubscribeOwn = own.subscribe(update);
+      const unsubscribeReadiness = readiness.subscribe(update);
+      return () => {
+        unsubscribeOwn();
+        unsubscribeReadiness();
+      };
     },
   };
 }

@@ -3,6 +3,16 @@
  * listen() starts it; close() drains it.
  */
 export { createServer, type Logger, type ModelMoraServer } from "./create-server.js";
-export { defaultInferenceLimits, type InferenceLimits } from "./inference-request.js";
+export { chunksOf, type ImageChunk, imageMetadata } from "./image-chunks.js";
+export {
+  defaultInferenceLimits,
+  type InferenceLimits,
+  validateInferenceRequest,
+} from "./inference-request.js";
+export {
+  createInferenceService,
+  type InferenceServiceImpl,
+  type InferenceServiceOptions,
+} from "./inference-service.js";
 export type { TlsOptions } from "./listener.js";
-export { type ServerOptions, serverDefaults } from "./server-options.js";
+export { type Readiness, type ServerOptions, serverDefaults } from "./server-options.js";

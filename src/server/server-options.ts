@@ -1,6 +1,6 @@
 import type { AuthOptions } from "../auth/index.js";
 import { defaultCacheBytes, type RendererName } from "../imaging/index.js";
-import type { KeyLimits } from "../limits/index.js";
+import type { KeyLimits, LimitStore } from "../limits/index.js";
 import type { Metrics, ServerLogger } from "../observability/index.js";
 import type { TlsOptions } from "./listener.js";
 
@@ -120,13 +120,48 @@ export interface ServerOptions {
   logger?: ServerLogger;
   /** Where metrics go. Default: a registry of this server's own. */
   metrics?: Metrics;
+  /**
+   * Where rate limits, quotas and stream counts are kept. Default: in this
+   * process's memory. A Redis store (createRedisLimitStore) shares them
+   * between instances, the cluster's store between workers. The caller
+   * owns it: close() leaves it open.
+   */
+  limitStore?: LimitStore;
+  /**
+   * Another condition of health: while it is not serving, GET /healthz and
+   * grpc.health.v1.Health answer NOT_SERVING, though this server still
+   * takes calls. A cluster worker passes "every worker serves". Default:
+   * none.
+   */
+  readiness?: Readiness;
+}
+
+/** A condition health depends on (ServerOptions.readiness), and who wants to hear when it changes. */
+export interface Readiness {
+  readonly serving: boolean;
+  /** Calls listener on every change until the returned function is called. */
+  subscribe(listener: (serving: boolean) => void): () => void;
 }
 
 /** Every option with its default applied, as the server runs. */
 export type ResolvedServerOptions = Required<
-  Omit<ServerOptions, "tls" | "auth" | "now" | "logger" | "metrics" | "keyLimits" | "renderer">
+  Omit<
+    ServerOptions,
+    | "tls"
+    | "auth"
+    | "now"
+    | "logger"
+    | "metrics"
+    | "keyLimits"
+    | "renderer"
+    | "limitStore"
+    | "readiness"
+  >
 > &
-  Pick<ServerOptions, "tls" | "auth" | "now" | "logger" | "metrics" | "keyLimits"> & {
+  Pick<
+    ServerOptions,
+    "tls" | "auth" | "now" | "logger" | "metrics" | "keyLimits" | "limitStore" | "readiness"
+  > & {
     renderer: RendererName | "auto";
   };
 

@@ -9,7 +9,7 @@ import { after, before, describe, it } from "node:test";
 import type { GeneratedImage } from "../../src/imaging/index.js";
 import { createInferenceClient, type InferenceClient } from "../../src/index.js";
 // Not exported by src/server/index.ts: chunking tested without a server.
-import { chunksOf } from "../../src/server/image-chunks.js";
+import { chunksOf } from "../../src/server/index.js";
 import {
   collect,
   curl,

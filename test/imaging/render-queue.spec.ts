@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { createRenderQueue } from "../../src/imaging/render-queue.js";
+import { createRenderQueue } from "../../src/imaging/index.js";
 
 /** A task that runs until finish() is called, and says when it started. */
 function gate() {

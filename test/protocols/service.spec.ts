@@ -13,11 +13,13 @@ import {
   modelProfiles,
 } from "../../src/imaging/index.js";
 import { InferenceService } from "../../src/index.js";
-import { defaultInferenceLimits } from "../../src/server/index.js";
 // Not exported by src/server/index.ts: the service and its validation are
 // internals of the server, tested here one level below the wire.
-import { validateInferenceRequest } from "../../src/server/inference-request.js";
-import { createInferenceService } from "../../src/server/inference-service.js";
+import {
+  createInferenceService,
+  defaultInferenceLimits,
+  validateInferenceRequest,
+} from "../../src/server/index.js";
 import { assertConnectError, collect, reassemble } from "../support/index.js";
 
 const thumb = modelProfiles.find((model) => model.id === "thumb-64") as ModelProfile;

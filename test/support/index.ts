@@ -19,10 +19,13 @@ import "../../src/base64-polyfill.js";
 
 export * from "./call-summary.js";
 export * from "./certificates.js";
+export * from "./free-port.js";
 export * from "./grpc-js.js";
+export * from "./haproxy-process.js";
 export * from "./images.js";
 export * from "./processes.js";
 export * from "./prometheus.js";
 export * from "./protocols.js";
 export * from "./raw-http.js";
+export * from "./redis-process.js";
 export * from "./server.js";

@@ -1,0 +1,18 @@
+import { availableParallelism } from "node:os";
+
+/**
+ * The number of workers a `--workers` value asks for: a whole number from
+ * 1, or "auto" for os.availableParallelism() (the cores this process may
+ * run on; in a container with a CPU quota, give the number instead).
+ * Throws an Error whose message says what is accepted.
+ */
+export function workerCountFromString(text: string): number {
+  const value = text.trim().toLowerCase();
+  if (value === "auto") {
+    return availableParallelism();
+  }
+  if (!/^\d+$/.test(value) || Number(value) < 1) {
+    throw new Error(`must be a whole number ≥ 1 or auto, got "${text}"`);
+  }
+  return Number(value);
+}
