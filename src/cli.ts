@@ -14,7 +14,7 @@ import "./base64-polyfill.js";
 import cluster from "node:cluster";
 import { settingsFromArgs, usage } from "./cli/flags.js";
 import { type CliOptions, optionsFromSettings } from "./cli/options.js";
-import { joinCluster, startCluster, type WorkerLink } from "./cluster/index.js";
+import { joinCluster, rendersPerWorker, startCluster, type WorkerLink } from "./cluster/index.js";
 import { isSettingError, ModelMoraError } from "./errors.js";
 import { createRedisLimitStore } from "./limits/index.js";
 import { createMetrics, createServerLogger, type ServerLogger } from "./observability/index.js";
@@ -62,8 +62,11 @@ async function runServer(
         });
   // Calls made before Redis answers would go uncounted: wait a moment for it.
   await redis?.ready();
+  // A worker draws with its share of the cores, not all of them.
+  const maxConcurrentRenders = link === undefined ? undefined : rendersPerWorker(options.workers);
   const server = createServer({
     ...options.server,
+    maxConcurrentRenders,
     logger,
     metrics,
     limitStore: redis ?? link?.limitStore(logger),
@@ -112,7 +115,9 @@ async function runServer(
     renderer: server.rendererName,
     tls: options.server.tls !== undefined,
     auth: options.server.auth !== undefined,
-    ...(link === undefined ? {} : { worker: link.slot }),
+    ...(link === undefined
+      ? {}
+      : { worker: link.slot, max_concurrent_renders: maxConcurrentRenders }),
   });
 }
 

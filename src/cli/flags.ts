@@ -15,6 +15,8 @@ export interface FlagSpec {
   readonly min?: number;
   /** The ServerOptions field an int flag sets as it is. */
   readonly option?: keyof ServerOptions;
+  /** Repeatable: the flag's values are joined with commas, as its variable lists them. */
+  readonly multiple?: boolean;
 }
 
 /** An int flag that sets a ServerOptions field, defaulting to the server's default. */
@@ -209,6 +211,18 @@ export const flags: Readonly<Record<string, FlagSpec>> = {
     fallback: "5000",
     help: "on SIGINT/SIGTERM, how long calls in flight may finish",
   },
+  "cors-origin": {
+    env: "MODELMORA_CORS_ORIGINS",
+    kind: "string",
+    multiple: true,
+    help: "origin whose browser pages may call the server (https://app.example.com, or * for any); repeat the flag or separate with commas",
+  },
+  "web-page": {
+    env: "MODELMORA_WEB_PAGE",
+    kind: "bool",
+    fallback: "true",
+    help: "serve the browser page at /",
+  },
   // Scale-out: workers and limits shared in Redis (docs/production.md, deploy/README.md).
   workers: {
     env: "MODELMORA_WORKERS",
@@ -262,7 +276,10 @@ export function settingsFromArgs(
       args: [...argv],
       options: {
         ...Object.fromEntries(
-          Object.keys(flags).map((name) => [name, { type: "string" as const }]),
+          Object.entries(flags).map(([name, spec]) => [
+            name,
+            { type: "string" as const, multiple: spec.multiple === true },
+          ]),
         ),
         help: { type: "boolean", short: "h" },
       },
@@ -274,7 +291,9 @@ export function settingsFromArgs(
   const settings = new Map<string, string>();
   if (values.help) settings.set("help", "true");
   for (const [name, spec] of Object.entries(flags)) {
-    const value = (values[name] as string | undefined) ?? env[spec.env] ?? spec.fallback;
+    const given = values[name] as string | string[] | undefined;
+    const value =
+      (Array.isArray(given) ? given.join(",") : given) ?? env[spec.env] ?? spec.fallback;
     if (value === undefined) continue;
     if (spec.kind === "int" && !/^\d+$/.test(value)) {
       throw new ModelMoraError(

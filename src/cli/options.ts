@@ -11,6 +11,7 @@ import { ModelMoraError } from "../errors.js";
 import { checkRedisUrl } from "../limits/index.js";
 import { type LogLevel, logLevelFromString } from "../observability/index.js";
 import type { ServerOptions } from "../server/index.js";
+import { corsOriginFromString } from "../web/index.js";
 import { flags } from "./flags.js";
 
 /** What the CLI runs: the server's options and its own settings. */
@@ -75,6 +76,8 @@ export function optionsFromSettings(
       bytesPerDay: int("quota-bytes-per-day"),
       maxConcurrentStreams: int("max-streams-per-key"),
     },
+    corsOrigins: corsOriginsFromSetting(settings.get("cors-origin")),
+    webPage: settings.get("web-page") === "true",
   };
   return {
     server,
@@ -113,6 +116,16 @@ function scaleFromSettings(
       streamLeaseMs: Number(settings.get("stream-lease-ms")),
     },
   };
+}
+
+/** The allowed CORS origins of a comma-separated list, each checked. */
+function corsOriginsFromSetting(list: string | undefined): string[] {
+  const origins = (list ?? "").split(",").filter((origin) => origin.trim() !== "");
+  try {
+    return origins.map(corsOriginFromString);
+  } catch (err) {
+    throw usage(`--cors-origin (MODELMORA_CORS_ORIGINS): ${(err as Error).message}`);
+  }
 }
 
 /** Auth settings: keys from a file and/or MODELMORA_API_KEYS, JWT from a secret or JWKS. */

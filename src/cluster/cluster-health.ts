@@ -4,32 +4,17 @@
  * worker (GET /healthz, grpc.health.v1.Health) speaks for the whole server.
  */
 
-import type { Readiness } from "../server/index.js";
+import { createHealthState, type HealthState } from "../server/index.js";
 
-/** A worker's view of the cluster's health, set by the primary's messages. */
-export interface ClusterReadiness extends Readiness {
-  /** Sets the state; listeners hear only real changes. */
-  set(serving: boolean): void;
-}
+/**
+ * A worker's view of the cluster's health, set by the primary's messages
+ * (setServing); the worker's server reads it as its readiness.
+ */
+export type ClusterReadiness = HealthState;
 
 /** Creates a worker's view; it starts NOT serving until the primary says all workers do. */
 export function createClusterReadiness(): ClusterReadiness {
-  let serving = false;
-  const listeners = new Set<(serving: boolean) => void>();
-  return {
-    get serving() {
-      return serving;
-    },
-    set(next) {
-      if (next === serving) return;
-      serving = next;
-      for (const listener of listeners) listener(serving);
-    },
-    subscribe(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
-  };
+  return createHealthState(false);
 }
 
 /** The state of one worker, as the primary sees it. */

@@ -5,6 +5,7 @@
  * of them serve; each worker runs the whole server on the one port.
  */
 export { type ClusterReadiness, clusterServing, type WorkerState } from "./cluster-health.js";
+export { createPrimaryMetrics, type PrimaryMetrics } from "./cluster-metrics.js";
 export {
   type ClusterExit,
   type ClusterLogger,
@@ -12,5 +13,5 @@ export {
   type ClusterPrimary,
   startCluster,
 } from "./start-cluster.js";
-export { workerCountFromString } from "./worker-count.js";
+export { rendersPerWorker, workerCountFromString } from "./worker-count.js";
 export { joinCluster, type WorkerLink, workerEnv } from "./worker-link.js";

@@ -9,6 +9,7 @@ import {
   type OpenStreamRequest,
   type OpenStreamResult,
   type ReserveBytesRequest,
+  remoteBatchBytes,
 } from "../limits/index.js";
 import type { IpcHandler, IpcPeer } from "./ipc-peer.js";
 
@@ -114,7 +115,7 @@ export function createWorkerLimitStore(options: WorkerLimitStoreOptions): LimitS
   }
 
   return {
-    batchBytes: options.batchBytes ?? 4 * 1024 * 1024,
+    batchBytes: options.batchBytes ?? remoteBatchBytes,
     admit: async (request) => (await call("limits.admit", "admit", request)) as AdmitResult,
     openStream: async (request) =>
       (await call("limits.openStream", "open_stream", request)) as OpenStreamResult,

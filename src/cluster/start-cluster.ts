@@ -1,10 +1,11 @@
+import type { Worker } from "node:cluster";
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
-import { clusterServing } from "./cluster-health.js";
+import { clusterServing, type WorkerState } from "./cluster-health.js";
 import { createPrimaryMetrics } from "./cluster-metrics.js";
 import type { HealthMessage, ListeningMessage } from "./messages.js";
-import { createPrimaryLimits } from "./shared-limits.js";
-import { createWorkerPool, type WorkerExit } from "./worker-pool.js";
+import { createPrimaryLimits, type PrimaryLimits } from "./shared-limits.js";
+import { createWorkerPool, type WorkerExit, type WorkerPool } from "./worker-pool.js";
 
 /** What the primary writes to the log. */
 export interface ClusterLogger {
@@ -65,111 +66,141 @@ export interface ClusterPrimary {
  * whether all of them serve. Call from the CLI, in the primary process.
  */
 export function startCluster(options: ClusterOptions): ClusterPrimary {
-  const { logger } = options;
-  const instanceId = `${hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`;
-  const limits = options.sharedLimits ? createPrimaryLimits() : undefined;
-  const metrics = createPrimaryMetrics();
-  let serving = false;
-  let stopping = false;
-  let graceMs = 5000;
-  let resolveListening: (report: Omit<ListeningMessage, "modelmora">) => void = () => {};
-  let rejectListening: (error: Error) => void = () => {};
-  const listening = new Promise<Omit<ListeningMessage, "modelmora">>((resolve, reject) => {
-    resolveListening = resolve;
-    rejectListening = reject;
-  });
-  // The CLI awaits `exited` when listening fails; this keeps Node quiet meanwhile.
-  listening.catch(() => {});
-  let resolveExited: (exit: ClusterExit) => void = () => {};
-  const exited = new Promise<ClusterExit>((resolve) => {
-    resolveExited = resolve;
-  });
-  let failure: { message: string; exitCode: number } | undefined;
-  let first: Omit<ListeningMessage, "modelmora"> | undefined;
+  return new Primary(options);
+}
 
-  function broadcastHealth(force = false): void {
-    const next = clusterServing(pool.states(), stopping);
-    if (next === serving && !force) return;
-    serving = next;
-    const message: HealthMessage = { modelmora: "health", serving };
-    for (const worker of pool.connected()) {
+/** What the primary reports once every worker listens: the first one's report. */
+type ListeningReport = Omit<ListeningMessage, "modelmora">;
+
+class Primary implements ClusterPrimary {
+  readonly listening: Promise<ListeningReport>;
+  readonly exited: Promise<ClusterExit>;
+  readonly #logger: ClusterLogger;
+  readonly #limits: PrimaryLimits | undefined;
+  readonly #metrics = createPrimaryMetrics();
+  readonly #pool: WorkerPool;
+  /** The health last told to the workers. */
+  #serving = false;
+  #stopping = false;
+  #graceMs = 5000;
+  #failure: { message: string; exitCode: number } | undefined;
+  #first: ListeningReport | undefined;
+  #resolveListening: (report: ListeningReport) => void = () => {};
+  #rejectListening: (error: Error) => void = () => {};
+  #resolveExited: (exit: ClusterExit) => void = () => {};
+
+  constructor(options: ClusterOptions) {
+    this.#logger = options.logger;
+    this.#limits = options.sharedLimits ? createPrimaryLimits() : undefined;
+    this.listening = new Promise((resolve, reject) => {
+      this.#resolveListening = resolve;
+      this.#rejectListening = reject;
+    });
+    // The CLI awaits `exited` when listening fails; this keeps Node quiet meanwhile.
+    this.listening.catch(() => {});
+    this.exited = new Promise((resolve) => {
+      this.#resolveExited = resolve;
+    });
+    this.#pool = createWorkerPool({
+      size: options.workers,
+      instanceId: `${hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`,
+      maxStartFailures: options.maxStartFailures,
+      restartDelayMs: options.restartDelayMs,
+      handlersFor: (worker) => ({
+        ...this.#limits?.handlersFor(worker.id),
+        "metrics.render": () => this.#metrics.render(this.#pool.listeningPeers()),
+      }),
+      onStateChange: () => this.#onStateChange(),
+      onListening: (worker, report, slot) => this.#onListening(worker, report, slot),
+      onReplacing: (exit) => this.#onReplacing(exit),
+      onGiveUp: (reason) => this.#onGiveUp(reason),
+      onStopped: (exitCodes) => this.#onStopped(exitCodes),
+    });
+  }
+
+  stop(grace: number): void {
+    this.#graceMs = grace;
+    this.#stopping = true;
+    // Stopped before every worker listened: it never will.
+    this.#rejectListening(new Error("stopped before every worker listened"));
+    this.#broadcastHealth();
+    this.#pool.stop(grace);
+  }
+
+  kill(): void {
+    this.#pool.kill();
+  }
+
+  /** Tells every worker whether all of them serve, when that changed. */
+  #broadcastHealth(): void {
+    const next = clusterServing(this.#pool.states(), this.#stopping);
+    if (next === this.#serving) return;
+    this.#serving = next;
+    const message: HealthMessage = { modelmora: "health", serving: next };
+    for (const worker of this.#pool.connected()) {
       worker.send(message);
     }
   }
 
-  const pool = createWorkerPool({
-    size: options.workers,
-    instanceId,
-    maxStartFailures: options.maxStartFailures,
-    restartDelayMs: options.restartDelayMs,
-    handlersFor(worker) {
-      return {
-        ...limits?.handlersFor(worker.id),
-        "metrics.render": () => metrics.render(pool.listeningPeers()),
-      };
-    },
-    onStateChange() {
-      const states = pool.states();
-      metrics.setWorkers({
-        starting: states.filter((state) => state === "starting").length,
-        serving: states.filter((state) => state === "serving").length,
-        draining: states.filter((state) => state === "draining").length,
-      });
-      broadcastHealth();
-    },
-    onListening(worker, report, slot) {
-      logger.info("worker listening", { worker: String(slot), worker_pid: worker.process.pid });
-      first ??= { url: report.url, port: report.port, renderer: report.renderer };
-      // A worker that starts late hears the state even when it did not change.
-      const message: HealthMessage = {
-        modelmora: "health",
-        serving: clusterServing(pool.states(), stopping),
-      };
-      worker.send(message);
-      if (pool.states().every((state) => state === "serving")) {
-        resolveListening(first);
-      }
-    },
-    onReplacing(exit: WorkerExit) {
-      metrics.workerRestarted();
-      limits?.workerGone(exit.workerId);
-      logger.warn("worker exited; starting another", {
-        worker: String(exit.slot),
-        worker_pid: exit.pid,
-        code: exit.code,
-        signal: exit.signal,
-        error: exit.error,
-      });
-    },
-    onGiveUp(reason) {
-      failure = reason;
-      logger.error(
-        first === undefined
-          ? "a worker could not start; stopping"
-          : "workers keep exiting as they start; stopping",
-        { error: reason.message },
-      );
-      rejectListening(new Error(reason.message));
-      stop(graceMs);
-    },
-    onStopped(exitCodes) {
-      const clean = exitCodes.every((code) => code === 0);
-      resolveExited(
-        failure === undefined
-          ? { code: clean ? 0 : 1 }
-          : { code: failure.exitCode, message: failure.message },
-      );
-    },
-  });
-
-  function stop(grace: number): void {
-    graceMs = grace;
-    stopping = true;
-    // Stopped before every worker listened: it never will.
-    rejectListening(new Error("stopped before every worker listened"));
-    broadcastHealth();
-    pool.stop(grace);
+  #onStateChange(): void {
+    const states = this.#pool.states();
+    const count = (wanted: WorkerState) => states.filter((state) => state === wanted).length;
+    this.#metrics.setWorkers({
+      starting: count("starting"),
+      serving: count("serving"),
+      draining: count("draining"),
+    });
+    this.#broadcastHealth();
   }
 
-  return { listening, exited, stop, kill: () => pool.kill() };
+  #onListening(worker: Worker, report: ListeningMessage, slot: number): void {
+    this.#logger.info("worker listening", {
+      worker: String(slot),
+      worker_pid: worker.process.pid,
+    });
+    this.#first ??= { url: report.url, port: report.port, renderer: report.renderer };
+    // A worker that starts late hears the state even when it did not change.
+    const message: HealthMessage = {
+      modelmora: "health",
+      serving: clusterServing(this.#pool.states(), this.#stopping),
+    };
+    worker.send(message);
+    if (this.#pool.states().every((state) => state === "serving")) {
+      this.#resolveListening(this.#first);
+    }
+  }
+
+  #onReplacing(exit: WorkerExit): void {
+    this.#metrics.workerRestarted();
+    this.#limits?.workerGone(exit.workerId);
+    this.#logger.warn("worker exited; starting another", {
+      worker: String(exit.slot),
+      worker_pid: exit.pid,
+      code: exit.code,
+      signal: exit.signal,
+      error: exit.error,
+    });
+  }
+
+  #onGiveUp(reason: { message: string; exitCode: number }): void {
+    this.#failure = reason;
+    this.#logger.error(
+      this.#first === undefined
+        ? "a worker could not start; stopping"
+        : "workers keep exiting as they start; stopping",
+      { error: reason.message },
+    );
+    this.#rejectListening(new Error(reason.message));
+    this.stop(this.#graceMs);
+  }
+
+  #onStopped(exitCodes: readonly (number | null)[]): void {
+    const clean = exitCodes.every((code) => code === 0);
+    const failure = this.#failure;
+    this.#resolveExited(
+      failure === undefined
+        ? { code: clean ? 0 : 1 }
+        : { code: failure.exitCode, message: failure.message },
+    );
+  }
 }

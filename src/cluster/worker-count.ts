@@ -16,3 +16,12 @@ export function workerCountFromString(text: string): number {
   }
   return Number(value);
 }
+
+/**
+ * The render slots (ServerOptions.maxConcurrentRenders) of each of
+ * `workers` workers: the cores shared out, at least 1 each, so N workers
+ * don't each draw as many images at once as there are cores.
+ */
+export function rendersPerWorker(workers: number, cores = availableParallelism()): number {
+  return Math.max(1, Math.floor(cores / workers));
+}

@@ -62,7 +62,7 @@ export function joinCluster(): WorkerLink {
   process.on("message", function onPrimaryMessage(message) {
     if (!isClusterMessage(message)) return;
     if (message.modelmora === "health") {
-      readiness.set(message.serving);
+      readiness.setServing(message.serving);
     } else if (message.modelmora === "shutdown") {
       for (const listener of shutdownListeners) listener();
     }

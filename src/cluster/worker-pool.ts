@@ -79,148 +79,176 @@ interface Place {
  * almost always a setting that every worker would trip on.
  */
 export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
-  const maxStartFailures = options.maxStartFailures ?? 5;
-  const restartDelayMs = options.restartDelayMs ?? 100;
-  const places: Place[] = Array.from({ length: options.size }, (_, i) => ({
-    slot: i + 1,
-    state: "starting",
-    startFailures: 0,
-  }));
-  let started = false;
-  let stopping = false;
-  let gaveUp = false;
-  let backstop: NodeJS.Timeout | undefined;
-  const exitCodes: (number | null)[] = [];
+  return new Pool(options);
+}
 
-  function fork(place: Place): void {
+/** Why the pool gives up: what the CLI prints, and its exit code. */
+type GiveUpReason = { message: string; exitCode: number };
+
+class Pool implements WorkerPool {
+  readonly #options: WorkerPoolOptions;
+  readonly #maxStartFailures: number;
+  readonly #restartDelayMs: number;
+  readonly #places: Place[];
+  /** True once every place has listened: from then on a death is replaced. */
+  #started = false;
+  #stopping = false;
+  #gaveUp = false;
+  #backstop: NodeJS.Timeout | undefined;
+  readonly #exitCodes: (number | null)[] = [];
+
+  constructor(options: WorkerPoolOptions) {
+    this.#options = options;
+    this.#maxStartFailures = options.maxStartFailures ?? 5;
+    this.#restartDelayMs = options.restartDelayMs ?? 100;
+    this.#places = Array.from({ length: options.size }, (_, i) => ({
+      slot: i + 1,
+      state: "starting",
+      startFailures: 0,
+    }));
+    for (const place of this.#places) {
+      this.#fork(place);
+    }
+  }
+
+  states(): WorkerState[] {
+    return this.#places.map((place) => place.state);
+  }
+
+  listeningPeers(): IpcPeer[] {
+    return this.#places
+      .filter((place) => place.state === "serving" || place.state === "draining")
+      .map((place) => place.peer)
+      .filter((peer): peer is IpcPeer => peer !== undefined);
+  }
+
+  connected(): Worker[] {
+    return this.#places
+      .map((place) => place.worker)
+      .filter((worker): worker is Worker => worker?.isConnected() === true);
+  }
+
+  stop(graceMs: number): void {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    for (const place of this.#places) {
+      if (place.restartTimer !== undefined) {
+        clearTimeout(place.restartTimer);
+        place.restartTimer = undefined;
+      }
+      if (place.worker !== undefined) {
+        place.state = "draining";
+        if (place.worker.isConnected()) {
+          place.worker.send({ modelmora: "shutdown" });
+        }
+      }
+    }
+    this.#options.onStateChange();
+    if (this.#places.every((place) => place.worker === undefined)) {
+      this.#options.onStopped(this.#exitCodes);
+      return;
+    }
+    // A worker that has not exited well after its grace period is stuck.
+    this.#backstop = setTimeout(() => this.kill(), graceMs + 5000);
+  }
+
+  kill(): void {
+    for (const place of this.#places) {
+      place.worker?.process.kill("SIGKILL");
+    }
+  }
+
+  /** Starts a worker in `place`, with its IPC peer and its listeners. */
+  #fork(place: Place): void {
     place.restartTimer = undefined;
     place.state = "starting";
     place.fatal = undefined;
     const env: Record<string, string> = {
       [workerEnv.slot]: String(place.slot),
-      [workerEnv.instanceId]: options.instanceId,
+      [workerEnv.instanceId]: this.#options.instanceId,
     };
     const worker = cluster.fork(env);
     place.worker = worker;
     place.peer = createIpcPeer(workerChannel(worker), {
-      handlers: options.handlersFor(worker),
+      handlers: this.#options.handlersFor(worker),
       timeoutMs: 2000,
     });
     // A send to a worker that just died fails with EPIPE; its exit follows.
     worker.on("error", () => {});
-    worker.on("message", function onWorkerMessage(message: unknown) {
-      if (!isClusterMessage(message)) return;
-      if (message.modelmora === "listening") {
-        place.state = stopping ? "draining" : "serving";
-        place.startFailures = 0;
-        if (!started && places.every((p) => p.state === "serving")) {
-          started = true;
-        }
-        options.onListening(worker, message, place.slot);
-        options.onStateChange();
-      } else if (message.modelmora === "fatal") {
-        place.fatal = message;
-      } else if (message.modelmora === "draining") {
-        place.state = "draining";
-        options.onStateChange();
-      }
-    });
-    worker.once("exit", (code, signal) => onExit(place, worker, code, signal));
-    if (started) {
-      options.onStateChange();
+    worker.on("message", (message: unknown) => this.#onMessage(place, worker, message));
+    worker.once("exit", (code, signal) => this.#onExit(place, worker, code, signal));
+    if (this.#started) {
+      this.#options.onStateChange();
     }
   }
 
-  function onExit(place: Place, worker: Worker, code: number | null, signal: string | null): void {
+  /** A worker's report: it listens, it can't start (why), or it drains. */
+  #onMessage(place: Place, worker: Worker, message: unknown): void {
+    if (!isClusterMessage(message)) return;
+    if (message.modelmora === "listening") {
+      place.state = this.#stopping ? "draining" : "serving";
+      place.startFailures = 0;
+      if (!this.#started && this.#places.every((p) => p.state === "serving")) {
+        this.#started = true;
+      }
+      this.#options.onListening(worker, message, place.slot);
+      this.#options.onStateChange();
+    } else if (message.modelmora === "fatal") {
+      place.fatal = message;
+    } else if (message.modelmora === "draining") {
+      place.state = "draining";
+      this.#options.onStateChange();
+    }
+  }
+
+  #onExit(place: Place, worker: Worker, code: number | null, signal: string | null): void {
     if (place.worker !== worker) return;
     const listened = place.state === "serving" || place.state === "draining";
     place.peer?.close();
     place.worker = undefined;
     place.peer = undefined;
     place.state = "stopped";
-    options.onStateChange();
-    const exit: WorkerExit = {
-      slot: place.slot,
-      workerId: worker.id,
-      pid: worker.process.pid,
-      code,
-      signal,
-      error: place.fatal?.message,
-    };
-    if (stopping) {
-      exitCodes.push(code);
-      if (places.every((p) => p.worker === undefined)) {
-        if (backstop !== undefined) clearTimeout(backstop);
-        options.onStopped(exitCodes);
-      }
-      return;
-    }
-    if (!started || (!listened && ++place.startFailures >= maxStartFailures)) {
-      giveUp({
+    this.#options.onStateChange();
+    if (this.#stopping) {
+      this.#exitedWhileStopping(code);
+    } else if (!this.#started || (!listened && ++place.startFailures >= this.#maxStartFailures)) {
+      this.#giveUp({
         message:
           place.fatal?.message ??
           `worker ${place.slot} exited (${code ?? signal}) before it listened`,
         exitCode: place.fatal?.exitCode ?? 1,
       });
-      return;
+    } else {
+      this.#replace(place, {
+        slot: place.slot,
+        workerId: worker.id,
+        pid: worker.process.pid,
+        code,
+        signal,
+        error: place.fatal?.message,
+      });
     }
-    options.onReplacing(exit);
-    const delayMs = Math.min(5000, restartDelayMs * 2 ** place.startFailures);
-    place.restartTimer = setTimeout(() => fork(place), delayMs);
   }
 
-  function giveUp(reason: { message: string; exitCode: number }): void {
-    if (gaveUp) return;
-    gaveUp = true;
-    options.onGiveUp(reason);
+  /** A worker exited after stop(): once the last one has, the pool has stopped. */
+  #exitedWhileStopping(code: number | null): void {
+    this.#exitCodes.push(code);
+    if (this.#places.every((p) => p.worker === undefined)) {
+      if (this.#backstop !== undefined) clearTimeout(this.#backstop);
+      this.#options.onStopped(this.#exitCodes);
+    }
   }
 
-  for (const place of places) {
-    fork(place);
+  /** Forks a worker in the place of one that died, after a wait that doubles per failure in a row. */
+  #replace(place: Place, exit: WorkerExit): void {
+    this.#options.onReplacing(exit);
+    const delayMs = Math.min(5000, this.#restartDelayMs * 2 ** place.startFailures);
+    place.restartTimer = setTimeout(() => this.#fork(place), delayMs);
   }
 
-  return {
-    states: () => places.map((place) => place.state),
-    listeningPeers: () =>
-      places
-        .filter((place) => place.state === "serving" || place.state === "draining")
-        .map((place) => place.peer)
-        .filter((peer): peer is IpcPeer => peer !== undefined),
-    connected: () =>
-      places
-        .map((place) => place.worker)
-        .filter((worker): worker is Worker => worker?.isConnected() === true),
-    stop(graceMs) {
-      if (stopping) return;
-      stopping = true;
-      for (const place of places) {
-        if (place.restartTimer !== undefined) {
-          clearTimeout(place.restartTimer);
-          place.restartTimer = undefined;
-        }
-        if (place.worker !== undefined) {
-          place.state = "draining";
-          if (place.worker.isConnected()) {
-            place.worker.send({ modelmora: "shutdown" });
-          }
-        }
-      }
-      options.onStateChange();
-      if (places.every((place) => place.worker === undefined)) {
-        options.onStopped(exitCodes);
-        return;
-      }
-      // A worker that has not exited well after its grace period is stuck.
-      backstop = setTimeout(() => {
-        for (const place of places) {
-          place.worker?.process.kill("SIGKILL");
-        }
-      }, graceMs + 5000);
-    },
-    kill() {
-      for (const place of places) {
-        place.worker?.process.kill("SIGKILL");
-      }
-    },
-  };
+  #giveUp(reason: GiveUpReason): void {
+    if (this.#gaveUp) return;
+    this.#gaveUp = true;
+    this.#options.onGiveUp(reason);
+  }
 }

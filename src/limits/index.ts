@@ -20,13 +20,9 @@ export {
   type OpenStreamRequest,
   type OpenStreamResult,
   type ReserveBytesRequest,
+  remoteBatchBytes,
 } from "./limit-store.js";
-export {
-  createLimiter,
-  type Limiter,
-  type LimiterOptions,
-  type StreamTicket,
-} from "./limiter.js";
+export { createLimiter, type Limiter, type LimiterOptions } from "./limiter.js";
 export {
   createMemoryBudget,
   type ImageHold,
@@ -35,12 +31,12 @@ export {
   type Reservation,
 } from "./memory-budget.js";
 export { createMemoryLimitStore, type MemoryLimitStore } from "./memory-limit-store.js";
-export { checkRedisUrl } from "./redis-connection.js";
 export {
   createRedisLimitStore,
   type RedisLimitStore,
   type RedisLimitStoreOptions,
 } from "./redis-limit-store.js";
+export { checkRedisUrl } from "./redis-url.js";
 export { resourceExhausted, retryAfterHeader, retryAfterSeconds } from "./retry-after.js";
 export {
   createStoreHealth,
@@ -48,3 +44,4 @@ export {
   type StoreHealth,
   type StoreHealthOptions,
 } from "./store-health.js";
+export type { StreamTicket } from "./stream-ticket.js";

@@ -106,6 +106,13 @@ export interface ActiveStreams {
   byKey: ReadonlyMap<string, number>;
 }
 
+/**
+ * The batchBytes of a store in another process (Redis, the cluster
+ * primary): 4 MiB, four 1 MB chunks per round trip, so that counting a
+ * stream's bytes costs a round trip every few chunks rather than each one.
+ */
+export const remoteBatchBytes = 4 * 1024 * 1024;
+
 /** Milliseconds in a day. */
 export const dayMs = 86_400_000;
 

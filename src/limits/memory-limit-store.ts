@@ -15,14 +15,17 @@ export interface MemoryLimitStore extends LimitStore {
   /** Keys the store holds state for now; shows that idle keys are forgotten. */
   readonly trackedKeys: number;
   /** The same operations, answered at once: for callers that cannot wait (the cluster primary). */
-  readonly sync: {
-    admit(request: AdmitRequest): AdmitResult;
-    openStream(request: OpenStreamRequest): OpenStreamResult;
-    closeStream(keyId: string, streamId: string): void;
-    reserveBytes(request: ReserveBytesRequest): number;
-    returnBytes(keyId: string, day: number, bytes: number): void;
-    activeStreams(): ActiveStreams;
-  };
+  readonly sync: SyncLimitCounts;
+}
+
+/** LimitStore's operations, answered at once (MemoryLimitStore.sync). */
+export interface SyncLimitCounts {
+  admit(request: AdmitRequest): AdmitResult;
+  openStream(request: OpenStreamRequest): OpenStreamResult;
+  closeStream(keyId: string, streamId: string): void;
+  reserveBytes(request: ReserveBytesRequest): number;
+  returnBytes(keyId: string, day: number, bytes: number): void;
+  activeStreams(): ActiveStreams;
 }
 
 /** How often idle keys are dropped, in ms of the callers' clock. */
@@ -55,138 +58,7 @@ interface KeyState {
  * as calls arrive.
  */
 export function createMemoryLimitStore(): MemoryLimitStore {
-  const keys = new Map<string, KeyState>();
-  let totalStreams = 0;
-  let sweptAtMs: number | undefined;
-
-  function stateOf(keyId: string, nowMs: number): KeyState {
-    let state = keys.get(keyId);
-    if (state === undefined) {
-      state = {
-        tokens: 0,
-        refilledAtMs: nowMs,
-        requestsPerSecond: 0,
-        burst: 0,
-        day: dayOf(nowMs),
-        bytes: 0,
-        streams: new Set(),
-      };
-      keys.set(keyId, state);
-    }
-    return state;
-  }
-
-  /** The key's bytes of `day`: a counter of another day counts none. */
-  function bytesOn(state: KeyState, day: number): number {
-    return state.day === day ? state.bytes : 0;
-  }
-
-  function sweep(nowMs: number): void {
-    sweptAtMs ??= nowMs;
-    if (nowMs - sweptAtMs < sweepEveryMs) {
-      return;
-    }
-    sweptAtMs = nowMs;
-    for (const [keyId, state] of keys) {
-      const bucketFull = state.requestsPerSecond === 0 || tokensAt(state, nowMs) >= state.burst;
-      const noBytesToday = bytesOn(state, dayOf(nowMs)) === 0;
-      if (state.streams.size === 0 && bucketFull && noBytesToday) {
-        keys.delete(keyId);
-      }
-    }
-  }
-
-  const sync: MemoryLimitStore["sync"] = {
-    admit(request) {
-      const { keyId, nowMs, bytesPerDay } = request;
-      sweep(nowMs);
-      const state = stateOf(keyId, nowMs);
-      if (bytesPerDay > 0 && bytesOn(state, dayOf(nowMs)) >= bytesPerDay) {
-        return { admitted: false, limit: "quota" };
-      }
-      const rate = request.requestsPerSecond;
-      if (rate === 0) {
-        return { admitted: true };
-      }
-      const burst = request.burst;
-      // A key seen before without a rate limit (limits can differ per call,
-      // say from a JWT claim) starts with a full bucket, as a new key does.
-      state.tokens =
-        state.requestsPerSecond === 0 ? burst : Math.min(burst, tokensAt(state, nowMs));
-      state.refilledAtMs = nowMs;
-      state.requestsPerSecond = rate;
-      state.burst = burst;
-      // The epsilon absorbs float error from refills of fractional tokens.
-      if (state.tokens < 1 - 1e-9) {
-        return { admitted: false, limit: "rate", waitMs: ((1 - state.tokens) * 1000) / rate };
-      }
-      state.tokens = Math.max(0, state.tokens - 1);
-      return { admitted: true };
-    },
-
-    openStream(request) {
-      const { keyId, streamId, nowMs, maxKeyStreams, maxServerStreams } = request;
-      sweep(nowMs);
-      if (maxServerStreams > 0 && totalStreams >= maxServerStreams) {
-        return "server";
-      }
-      const state = stateOf(keyId, nowMs);
-      if (maxKeyStreams > 0 && state.streams.size >= maxKeyStreams) {
-        return "key";
-      }
-      if (!state.streams.has(streamId)) {
-        state.streams.add(streamId);
-        totalStreams += 1;
-      }
-      return "ok";
-    },
-
-    closeStream(keyId, streamId) {
-      // A key with open streams is never swept, so its state is still here.
-      if (keys.get(keyId)?.streams.delete(streamId)) {
-        totalStreams -= 1;
-      }
-    },
-
-    reserveBytes(request) {
-      const { keyId, day, minBytes, maxBytes, bytesPerDay } = request;
-      const state = stateOf(keyId, day * dayMs);
-      if (state.day !== day) {
-        if (day < state.day) {
-          // A reservation for a day that is over: nothing to count it against.
-          return minBytes;
-        }
-        state.day = day;
-        state.bytes = 0;
-      }
-      const room = Math.max(0, bytesPerDay - state.bytes);
-      if (room < minBytes) {
-        state.bytes = Math.max(state.bytes, bytesPerDay);
-        return 0;
-      }
-      const granted = Math.min(maxBytes, room);
-      state.bytes += granted;
-      return granted;
-    },
-
-    returnBytes(keyId, day, bytes) {
-      const state = keys.get(keyId);
-      if (state !== undefined && state.day === day) {
-        state.bytes = Math.max(0, state.bytes - bytes);
-      }
-    },
-
-    activeStreams() {
-      const byKey = new Map<string, number>();
-      for (const [keyId, state] of keys) {
-        if (state.streams.size > 0) {
-          byKey.set(keyId, state.streams.size);
-        }
-      }
-      return { total: totalStreams, byKey };
-    },
-  };
-
+  const sync = new MemoryCounts();
   return {
     batchBytes: 0,
     sync,
@@ -197,9 +69,146 @@ export function createMemoryLimitStore(): MemoryLimitStore {
     returnBytes: async (keyId, day, bytes) => sync.returnBytes(keyId, day, bytes),
     activeStreams: async () => sync.activeStreams(),
     get trackedKeys() {
-      return keys.size;
+      return sync.trackedKeys;
     },
   };
+}
+
+/** The counts of every key, in this process's memory. */
+class MemoryCounts implements SyncLimitCounts {
+  readonly #keys = new Map<string, KeyState>();
+  #totalStreams = 0;
+  #sweptAtMs: number | undefined;
+
+  get trackedKeys(): number {
+    return this.#keys.size;
+  }
+
+  admit(request: AdmitRequest): AdmitResult {
+    const { keyId, nowMs, bytesPerDay } = request;
+    this.#sweep(nowMs);
+    const state = this.#stateOf(keyId, nowMs);
+    if (bytesPerDay > 0 && bytesOn(state, dayOf(nowMs)) >= bytesPerDay) {
+      return { admitted: false, limit: "quota" };
+    }
+    const rate = request.requestsPerSecond;
+    if (rate === 0) {
+      return { admitted: true };
+    }
+    const burst = request.burst;
+    // A key seen before without a rate limit (limits can differ per call,
+    // say from a JWT claim) starts with a full bucket, as a new key does.
+    state.tokens = state.requestsPerSecond === 0 ? burst : Math.min(burst, tokensAt(state, nowMs));
+    state.refilledAtMs = nowMs;
+    state.requestsPerSecond = rate;
+    state.burst = burst;
+    // The epsilon absorbs float error from refills of fractional tokens.
+    if (state.tokens < 1 - 1e-9) {
+      return { admitted: false, limit: "rate", waitMs: ((1 - state.tokens) * 1000) / rate };
+    }
+    state.tokens = Math.max(0, state.tokens - 1);
+    return { admitted: true };
+  }
+
+  openStream(request: OpenStreamRequest): OpenStreamResult {
+    const { keyId, streamId, nowMs, maxKeyStreams, maxServerStreams } = request;
+    this.#sweep(nowMs);
+    if (maxServerStreams > 0 && this.#totalStreams >= maxServerStreams) {
+      return "server";
+    }
+    const state = this.#stateOf(keyId, nowMs);
+    if (maxKeyStreams > 0 && state.streams.size >= maxKeyStreams) {
+      return "key";
+    }
+    if (!state.streams.has(streamId)) {
+      state.streams.add(streamId);
+      this.#totalStreams += 1;
+    }
+    return "ok";
+  }
+
+  closeStream(keyId: string, streamId: string): void {
+    // A key with open streams is never swept, so its state is still here.
+    if (this.#keys.get(keyId)?.streams.delete(streamId)) {
+      this.#totalStreams -= 1;
+    }
+  }
+
+  reserveBytes(request: ReserveBytesRequest): number {
+    const { keyId, day, minBytes, maxBytes, bytesPerDay } = request;
+    const state = this.#stateOf(keyId, day * dayMs);
+    if (state.day !== day) {
+      if (day < state.day) {
+        // A reservation for a day that is over: nothing to count it against.
+        return minBytes;
+      }
+      state.day = day;
+      state.bytes = 0;
+    }
+    const room = Math.max(0, bytesPerDay - state.bytes);
+    if (room < minBytes) {
+      state.bytes = Math.max(state.bytes, bytesPerDay);
+      return 0;
+    }
+    const granted = Math.min(maxBytes, room);
+    state.bytes += granted;
+    return granted;
+  }
+
+  returnBytes(keyId: string, day: number, bytes: number): void {
+    const state = this.#keys.get(keyId);
+    if (state !== undefined && state.day === day) {
+      state.bytes = Math.max(0, state.bytes - bytes);
+    }
+  }
+
+  activeStreams(): ActiveStreams {
+    const byKey = new Map<string, number>();
+    for (const [keyId, state] of this.#keys) {
+      if (state.streams.size > 0) {
+        byKey.set(keyId, state.streams.size);
+      }
+    }
+    return { total: this.#totalStreams, byKey };
+  }
+
+  #stateOf(keyId: string, nowMs: number): KeyState {
+    let state = this.#keys.get(keyId);
+    if (state === undefined) {
+      state = {
+        tokens: 0,
+        refilledAtMs: nowMs,
+        requestsPerSecond: 0,
+        burst: 0,
+        day: dayOf(nowMs),
+        bytes: 0,
+        streams: new Set(),
+      };
+      this.#keys.set(keyId, state);
+    }
+    return state;
+  }
+
+  /** Drops idle keys, at most once per sweepEveryMs of the callers' clock. */
+  #sweep(nowMs: number): void {
+    this.#sweptAtMs ??= nowMs;
+    if (nowMs - this.#sweptAtMs < sweepEveryMs) {
+      return;
+    }
+    this.#sweptAtMs = nowMs;
+    for (const [keyId, state] of this.#keys) {
+      const bucketFull = state.requestsPerSecond === 0 || tokensAt(state, nowMs) >= state.burst;
+      const noBytesToday = bytesOn(state, dayOf(nowMs)) === 0;
+      if (state.streams.size === 0 && bucketFull && noBytesToday) {
+        this.#keys.delete(keyId);
+      }
+    }
+  }
+}
+
+/** The key's bytes of `day`: a counter of another day counts none. */
+function bytesOn(state: KeyState, day: number): number {
+  return state.day === day ? state.bytes : 0;
 }
 
 /** Tokens in the bucket at nowMs, before the cap at burst. */

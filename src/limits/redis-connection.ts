@@ -11,6 +11,7 @@ import {
   reserveBytesScript,
   returnBytesScript,
 } from "./redis-scripts.js";
+import { redactedUrl } from "./redis-url.js";
 import { createStoreHealth, type LimitStoreLogger } from "./store-health.js";
 
 /** Runs one of the scripts: keys, then arguments. */
@@ -66,14 +67,7 @@ export interface RedisConnection {
  */
 export function createRedisConnection(options: RedisConnectionOptions): RedisConnection {
   const { commandTimeoutMs } = options;
-  const redis = new Redis(options.url, {
-    enableOfflineQueue: false,
-    commandTimeout: commandTimeoutMs,
-    connectTimeout: Math.max(1000, commandTimeoutMs),
-    autoResendUnfulfilledCommands: false,
-    maxRetriesPerRequest: 0,
-    retryStrategy: (attempt) => Math.min(100 * 2 ** Math.min(attempt, 5), 2000),
-  });
+  const redis = connectRedis(options.url, commandTimeoutMs);
   const health = createStoreHealth({
     store: redactedUrl(options.url),
     logger: options.logger,
@@ -114,38 +108,66 @@ export function createRedisConnection(options: RedisConnectionOptions): RedisCon
         throw error;
       }
     },
-    ready(timeoutMs) {
-      if (redis.status === "ready") return Promise.resolve(true);
-      return new Promise((resolve) => {
-        const onReady = () => {
-          clearTimeout(timer);
-          resolve(true);
-        };
-        const timer = setTimeout(() => {
-          redis.off("ready", onReady);
-          resolve(false);
-        }, timeoutMs);
-        redis.once("ready", onReady);
-      });
-    },
+    ready: (timeoutMs) => readyWithin(redis, timeoutMs),
     async close() {
       health.mute();
-      let timer: NodeJS.Timeout | undefined;
-      try {
-        await Promise.race([
-          redis.quit(),
-          new Promise((_, reject) => {
-            timer = setTimeout(reject, commandTimeoutMs);
-          }),
-        ]);
-      } catch {
-        // Not connected, or no answer: drop the connection.
-      } finally {
-        clearTimeout(timer);
-      }
-      redis.disconnect();
+      await quitWithin(redis, commandTimeoutMs);
     },
   };
+}
+
+/**
+ * An ioredis client that never queues: commands fail at once while
+ * disconnected, each has a timeout, one that timed out is not sent again,
+ * and it reconnects with back-off from 200 ms up to 2 s.
+ */
+function connectRedis(url: string, commandTimeoutMs: number): Redis {
+  return new Redis(url, {
+    enableOfflineQueue: false,
+    commandTimeout: commandTimeoutMs,
+    connectTimeout: Math.max(1000, commandTimeoutMs),
+    autoResendUnfulfilledCommands: false,
+    maxRetriesPerRequest: 0,
+    retryStrategy: (attempt) => Math.min(100 * 2 ** Math.min(attempt, 5), 2000),
+  });
+}
+
+/**
+ * Resolves true once the client is ready, or false after timeoutMs. (Not
+ * events.once: that rejects on the first "error", while the client keeps
+ * trying until the timeout.)
+ */
+function readyWithin(redis: Redis, timeoutMs: number): Promise<boolean> {
+  if (redis.status === "ready") return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const onReady = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    const timer = setTimeout(() => {
+      redis.off("ready", onReady);
+      resolve(false);
+    }, timeoutMs);
+    redis.once("ready", onReady);
+  });
+}
+
+/** Says goodbye (QUIT) within timeoutMs, then drops the connection either way. */
+async function quitWithin(redis: Redis, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      redis.quit(),
+      new Promise((_, reject) => {
+        timer = setTimeout(reject, timeoutMs);
+      }),
+    ]);
+  } catch {
+    // Not connected, or no answer: drop the connection.
+  } finally {
+    clearTimeout(timer);
+  }
+  redis.disconnect();
 }
 
 /** Defines the scripts on the connection (EVALSHA, falling back to EVAL once after a restart). */
@@ -165,32 +187,4 @@ function defineScripts(redis: Redis): LimitScripts {
     closeStream: script("modelmoraCloseStream", closeStreamScript),
     countStreams: script("modelmoraCountStreams", countStreamsScript),
   };
-}
-
-/**
- * Throws an Error saying what is wrong unless url is a redis:// or
- * rediss:// URL (the message never shows a password).
- */
-export function checkRedisUrl(url: string): void {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new Error("must be a URL such as redis://localhost:6379 or rediss://host:6380");
-  }
-  if (parsed.protocol !== "redis:" && parsed.protocol !== "rediss:") {
-    throw new Error(
-      `must start with redis:// or rediss://, got ${parsed.protocol}// (for example redis://localhost:6379)`,
-    );
-  }
-  if (parsed.hostname === "") {
-    throw new Error("names no host (for example redis://localhost:6379)");
-  }
-}
-
-/** The URL with its password (if any) replaced, for logs. */
-function redactedUrl(url: string): string {
-  const parsed = new URL(url);
-  if (parsed.password !== "") parsed.password = "redacted";
-  return parsed.toString();
 }

@@ -3,15 +3,20 @@ import { hostname } from "node:os";
 import type { Registry } from "prom-client";
 import {
   type ActiveStreams,
+  type AdmitRequest,
   type AdmitResult,
   dayOf,
   type LimitStore,
+  type OpenStreamRequest,
   type OpenStreamResult,
+  type ReserveBytesRequest,
+  remoteBatchBytes,
 } from "./limit-store.js";
-import { checkRedisUrl, createRedisConnection } from "./redis-connection.js";
-import { createByteDebts } from "./redis-debts.js";
-import { bytesTtlMs, redisKeys } from "./redis-keys.js";
-import { createLeaseKeeper } from "./redis-leases.js";
+import { createRedisConnection, type RedisConnection } from "./redis-connection.js";
+import { type ByteDebts, createByteDebts } from "./redis-debts.js";
+import { bytesTtlMs, type RedisKeys, redisKeys } from "./redis-keys.js";
+import { createLeaseKeeper, type LeaseKeeper } from "./redis-leases.js";
+import { checkRedisUrl } from "./redis-url.js";
 import type { LimitStoreLogger } from "./store-health.js";
 
 /** Options for createRedisLimitStore. */
@@ -92,122 +97,156 @@ export interface RedisLimitStore extends LimitStore {
 export function createRedisLimitStore(options: RedisLimitStoreOptions): RedisLimitStore {
   const commandTimeoutMs = options.commandTimeoutMs ?? 500;
   const leaseMs = options.streamLeaseMs ?? 30_000;
-  const now = options.now ?? Date.now;
   checkPositive(commandTimeoutMs, "commandTimeoutMs");
   checkPositive(leaseMs, "streamLeaseMs");
   checkRedisUrl(options.url);
-  const keys = redisKeys(
-    options.keyPrefix ?? "modelmora:",
-    options.instanceId ?? `${hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`,
-  );
-  const connection = createRedisConnection({
-    url: options.url,
+  return new RedisStore({
+    ...options,
     commandTimeoutMs,
+    streamLeaseMs: leaseMs,
+    batchBytes: options.batchBytes ?? remoteBatchBytes,
+    instanceId:
+      options.instanceId ?? `${hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`,
+    keyPrefix: options.keyPrefix ?? "modelmora:",
     retryAfterTimeoutMs: options.retryAfterTimeoutMs ?? 1000,
-    logger: options.logger,
-    registry: options.registry,
-    onBack: () => debts.charge(),
+    now: options.now ?? Date.now,
   });
-  const { scripts, attempt } = connection;
-  const debts = createByteDebts(connection, keys, now);
-  const leases = createLeaseKeeper({ connection, keys, leaseMs, now });
+}
 
-  return {
-    batchBytes: options.batchBytes ?? 4 * 1024 * 1024,
-    get reachable() {
-      return connection.reachable;
-    },
+/** RedisLimitStoreOptions with the defaults applied. */
+type RedisStoreSettings = Required<Omit<RedisLimitStoreOptions, "logger" | "registry">> &
+  Pick<RedisLimitStoreOptions, "logger" | "registry">;
 
-    async admit(request) {
-      const day = dayOf(request.nowMs);
-      const [verdict, waitMs] = (await attempt("admit", () =>
-        scripts.admit(
-          keys.bytes(request.keyId, day),
-          keys.bucket(request.keyId),
-          request.nowMs,
-          request.requestsPerSecond,
-          request.burst,
-          request.bytesPerDay,
-        ),
-      )) as [string, string?];
-      if (verdict === "ok") return { admitted: true };
-      if (verdict === "quota") return { admitted: false, limit: "quota" };
-      return { admitted: false, limit: "rate", waitMs: Number(waitMs) } satisfies AdmitResult;
-    },
+class RedisStore implements RedisLimitStore {
+  readonly batchBytes: number;
+  readonly #settings: RedisStoreSettings;
+  readonly #keys: RedisKeys;
+  readonly #connection: RedisConnection;
+  readonly #debts: ByteDebts;
+  readonly #leases: LeaseKeeper;
 
-    async openStream(request) {
-      const verdict = (await attempt("open_stream", () =>
-        scripts.openStream(
-          keys.keyStreams(request.keyId),
-          keys.serverStreams,
-          request.nowMs,
-          leaseMs,
-          request.maxKeyStreams,
-          request.maxServerStreams,
-          request.streamId,
-        ),
-      )) as OpenStreamResult;
-      if (verdict === "ok") leases.add(request.streamId, request.keyId);
-      return verdict;
-    },
+  constructor(settings: RedisStoreSettings) {
+    this.#settings = settings;
+    this.batchBytes = settings.batchBytes;
+    this.#keys = redisKeys(settings.keyPrefix, settings.instanceId);
+    this.#connection = createRedisConnection({
+      url: settings.url,
+      commandTimeoutMs: settings.commandTimeoutMs,
+      retryAfterTimeoutMs: settings.retryAfterTimeoutMs,
+      logger: settings.logger,
+      registry: settings.registry,
+      onBack: () => this.#debts.charge(),
+    });
+    this.#debts = createByteDebts(this.#connection, this.#keys, settings.now);
+    this.#leases = createLeaseKeeper({
+      connection: this.#connection,
+      keys: this.#keys,
+      leaseMs: settings.streamLeaseMs,
+      now: settings.now,
+    });
+  }
 
-    async closeStream(keyId, streamId) {
-      if (!leases.remove(streamId)) return;
-      await attempt("close_stream", () =>
-        scripts.closeStream(keys.keyStreams(keyId), keys.serverStreams, streamId),
-      );
-    },
+  get reachable(): boolean {
+    return this.#connection.reachable;
+  }
 
-    async reserveBytes(request) {
-      try {
-        return Number(
-          await attempt("reserve_bytes", () =>
-            scripts.reserveBytes(
-              keys.bytes(request.keyId, request.day),
-              request.minBytes,
-              request.maxBytes,
-              request.bytesPerDay,
-              bytesTtlMs(request.day, now()),
-            ),
+  async admit(request: AdmitRequest): Promise<AdmitResult> {
+    const keys = this.#keys;
+    const day = dayOf(request.nowMs);
+    const [verdict, waitMs] = (await this.#connection.attempt("admit", () =>
+      this.#connection.scripts.admit(
+        keys.bytes(request.keyId, day),
+        keys.bucket(request.keyId),
+        request.nowMs,
+        request.requestsPerSecond,
+        request.burst,
+        request.bytesPerDay,
+      ),
+    )) as [string, string?];
+    if (verdict === "ok") return { admitted: true };
+    if (verdict === "quota") return { admitted: false, limit: "quota" };
+    return { admitted: false, limit: "rate", waitMs: Number(waitMs) };
+  }
+
+  async openStream(request: OpenStreamRequest): Promise<OpenStreamResult> {
+    const keys = this.#keys;
+    const verdict = (await this.#connection.attempt("open_stream", () =>
+      this.#connection.scripts.openStream(
+        keys.keyStreams(request.keyId),
+        keys.serverStreams,
+        request.nowMs,
+        this.#settings.streamLeaseMs,
+        request.maxKeyStreams,
+        request.maxServerStreams,
+        request.streamId,
+      ),
+    )) as OpenStreamResult;
+    if (verdict === "ok") this.#leases.add(request.streamId, request.keyId);
+    return verdict;
+  }
+
+  async closeStream(keyId: string, streamId: string): Promise<void> {
+    if (!this.#leases.remove(streamId)) return;
+    const keys = this.#keys;
+    await this.#connection.attempt("close_stream", () =>
+      this.#connection.scripts.closeStream(keys.keyStreams(keyId), keys.serverStreams, streamId),
+    );
+  }
+
+  async reserveBytes(request: ReserveBytesRequest): Promise<number> {
+    try {
+      return Number(
+        await this.#connection.attempt("reserve_bytes", () =>
+          this.#connection.scripts.reserveBytes(
+            this.#keys.bytes(request.keyId, request.day),
+            request.minBytes,
+            request.maxBytes,
+            request.bytesPerDay,
+            bytesTtlMs(request.day, this.#settings.now()),
           ),
-        );
-      } catch (error) {
-        // The limiter lets these bytes go: count them once Redis is back.
-        if (request.minBytes > 0) debts.add(request.keyId, request.day, request.minBytes);
-        throw error;
-      }
-    },
-
-    async returnBytes(keyId, day, bytes) {
-      if (bytes <= 0) return;
-      await attempt("return_bytes", () => scripts.returnBytes(keys.bytes(keyId, day), bytes));
-    },
-
-    async activeStreams(): Promise<ActiveStreams> {
-      const keyIds = leases.keyIds();
-      const counts = (await attempt("count_streams", () =>
-        scripts.countStreams(
-          1 + keyIds.length,
-          keys.serverStreams,
-          ...keyIds.map(keys.keyStreams),
-          now(),
         ),
-      )) as number[];
-      const byKey = new Map<string, number>();
-      keyIds.forEach((keyId, i) => {
-        const count = counts[i + 1] ?? 0;
-        if (count > 0) byKey.set(keyId, count);
-      });
-      return { total: counts[0] ?? 0, byKey };
-    },
+      );
+    } catch (error) {
+      // The limiter lets these bytes go: count them once Redis is back.
+      if (request.minBytes > 0) this.#debts.add(request.keyId, request.day, request.minBytes);
+      throw error;
+    }
+  }
 
-    ready: (timeoutMs = Math.max(1000, commandTimeoutMs)) => connection.ready(timeoutMs),
+  async returnBytes(keyId: string, day: number, bytes: number): Promise<void> {
+    if (bytes <= 0) return;
+    await this.#connection.attempt("return_bytes", () =>
+      this.#connection.scripts.returnBytes(this.#keys.bytes(keyId, day), bytes),
+    );
+  }
 
-    async close() {
-      leases.stop();
-      await connection.close();
-    },
-  };
+  async activeStreams(): Promise<ActiveStreams> {
+    const keys = this.#keys;
+    const keyIds = this.#leases.keyIds();
+    const counts = (await this.#connection.attempt("count_streams", () =>
+      this.#connection.scripts.countStreams(
+        1 + keyIds.length,
+        keys.serverStreams,
+        ...keyIds.map(keys.keyStreams),
+        this.#settings.now(),
+      ),
+    )) as number[];
+    const byKey = new Map<string, number>();
+    keyIds.forEach((keyId, i) => {
+      const count = counts[i + 1] ?? 0;
+      if (count > 0) byKey.set(keyId, count);
+    });
+    return { total: counts[0] ?? 0, byKey };
+  }
+
+  ready(timeoutMs = Math.max(1000, this.#settings.commandTimeoutMs)): Promise<boolean> {
+    return this.#connection.ready(timeoutMs);
+  }
+
+  async close(): Promise<void> {
+    this.#leases.stop();
+    await this.#connection.close();
+  }
 }
 
 function checkPositive(value: number, name: string): void {

@@ -3,6 +3,8 @@
  * (prom-client), the same for every protocol. The server reports each call
  * once, as a CallSummary, to both.
  */
+export { maxLabelValues } from "./bounded-values.js";
+export type { CallMetrics, CallStartLabels } from "./call-metrics.js";
 export {
   type CallSummary,
   type CodeLabel,
@@ -13,19 +15,15 @@ export {
   type ProtocolLabel,
 } from "./call-summary.js";
 export {
-  type CallStartLabels,
   type CloseReason,
-  callDurationBucketsSeconds,
+  type ConnectionMetrics,
   closeReasons,
-  createMetrics,
-  type ImageLabels,
-  latencyBucketsSeconds,
-  type MemoryUsage,
-  type Metrics,
-  type MetricsOptions,
-  maxLabelValues,
-} from "./metrics.js";
+} from "./connection-metrics.js";
+export type { ImageLabels, ImageMetrics } from "./image-metrics.js";
+export { callDurationBucketsSeconds, latencyBucketsSeconds } from "./metric-buckets.js";
+export { createMetrics, type Metrics, type MetricsOptions } from "./metrics.js";
 export { isSecretFieldName, redactedText, redactFields, redactText } from "./redact.js";
+export type { MemoryUsage, ResourceGauges } from "./resource-gauges.js";
 export {
   callLogLevel,
   createServerLogger,

@@ -20,6 +20,7 @@ import {
   type Metrics,
   type ServerLogger,
 } from "../observability/index.js";
+import { createCors, createStaticFiles, withCors } from "../web/index.js";
 import { type CallRegistry, createCallRegistry } from "./call.js";
 import { type Access, type CallGuard, createCallGuard } from "./call-guard.js";
 import { createDispatcher, type Route } from "./dispatch.js";
@@ -92,19 +93,22 @@ export function createServer(options: ServerOptions = {}): ModelMoraServer {
   });
   const parts: ServerParts = { config, generator, budget, health: reported, calls, guard, metrics };
   const listener = createListener(
-    createDispatcher({
-      routes: createRoutes(parts, shutdown.signal),
-      calls,
-      guard,
-      body: bodyLimitsOf(config),
-      limits: inferenceLimitsOf(config),
-      // A spliced chunk is appended after compression would have run, so the
-      // two exclude each other.
-      zeroCopy: config.zeroCopyChunks && !config.compressStreams,
-      isDraining: () => !health.serving,
-      onStreamReset: (req) => listener.streamReset(req),
-      onBodyTimeout: () => metrics.connectionClosed("body_timeout"),
-    }),
+    withCors(
+      createCors({ origins: config.corsOrigins }),
+      createDispatcher({
+        routes: createRoutes(parts, shutdown.signal),
+        calls,
+        guard,
+        body: bodyLimitsOf(config),
+        limits: inferenceLimitsOf(config),
+        // A spliced chunk is appended after compression would have run, so the
+        // two exclude each other.
+        zeroCopy: config.zeroCopyChunks && !config.compressStreams,
+        isDraining: () => !health.serving,
+        onStreamReset: (req) => listener.streamReset(req),
+        onBodyTimeout: () => metrics.connectionClosed("body_timeout"),
+      }),
+    ),
     { ...config, onClose: (reason) => metrics.connectionClosed(reason) },
   );
   metrics.watchRenders(() => generator.renderStats());
@@ -146,6 +150,7 @@ function createImaging(config: ResolvedServerOptions, metrics: Metrics) {
   const generator = createImageGenerator({
     renderer,
     cacheBytes: config.cacheBytes,
+    maxConcurrentRenders: config.maxConcurrentRenders,
     maxQueuedRenders: config.maxQueuedRenders,
     onImage(image) {
       metrics.imageGenerated(
@@ -166,7 +171,7 @@ function createImaging(config: ResolvedServerOptions, metrics: Metrics) {
   }
 }
 
-/** Every route: InferenceService and Health over RPC, and the REST routes. */
+/** Every route: InferenceService and Health over RPC, the REST routes, and the browser page's. */
 function createRoutes(parts: ServerParts, shutdownSignal: AbortSignal): Route[] {
   const { config, generator, budget, health, calls, guard, metrics } = parts;
   const limits = inferenceLimitsOf(config);
@@ -208,6 +213,7 @@ function createRoutes(parts: ServerParts, shutdownSignal: AbortSignal): Route[] 
       }),
       metrics: () => metrics.render(),
     }),
+    ...(config.webPage ? createStaticFiles().routes : []),
   ];
 }
 

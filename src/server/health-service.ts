@@ -17,9 +17,8 @@ export interface HealthState {
   subscribe(listener: (serving: boolean) => void): () => void;
 }
 
-/** Creates a health state that starts SERVING. */
-export function createHealthState(): HealthState {
-  let serving = true;
+/** Creates a health state that starts SERVING (or as `serving` says). */
+export function createHealthState(serving = true): HealthState {
   const listeners = new Set<(serving: boolean) => void>();
   return {
     get serving() {

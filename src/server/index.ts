@@ -3,6 +3,7 @@
  * listen() starts it; close() drains it.
  */
 export { createServer, type Logger, type ModelMoraServer } from "./create-server.js";
+export { createHealthState, type HealthState } from "./health-service.js";
 export { chunksOf, type ImageChunk, imageMetadata } from "./image-chunks.js";
 export {
   defaultInferenceLimits,

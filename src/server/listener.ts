@@ -20,6 +20,8 @@ export interface ListenerOptions extends Http1Bounds, Http2Bounds {
   tls?: TlsOptions;
   maxConcurrentStreams: number;
   maxConnections: number;
+  /** The server's memory budget, bytes: also the bound of one HTTP/2 session's memory. */
+  memoryBudgetBytes: number;
   firstByteTimeoutMs: number;
   tlsHandshakeTimeoutMs: number;
   /** Called each time the server closes a connection itself, with the reason. */
@@ -168,6 +170,11 @@ function createServers(
       maxConcurrentStreams: options.maxConcurrentStreams,
       maxHeaderListSize: options.maxHeaderBytes,
     },
+    // nghttp2 refuses new streams (RST_STREAM ENHANCE_YOUR_CALM) once a
+    // session holds more than this, in MiB, and Node's default of 10 is two
+    // streams' write-ahead: a browser's ten concurrent streams on its one
+    // connection were refused. The memory budget bounds what streams hold.
+    maxSessionMemory: Math.ceil(options.memoryBudgetBytes / 2 ** 20),
   };
   if (options.tls !== undefined) {
     const secure = http2.createSecureServer(

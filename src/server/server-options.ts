@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import type { AuthOptions } from "../auth/index.js";
 import { defaultCacheBytes, type RendererName } from "../imaging/index.js";
 import type { KeyLimits, LimitStore } from "../limits/index.js";
@@ -47,6 +48,13 @@ export interface ServerOptions {
   memoryBudgetBytes?: number;
   /** How long a stream waits for room in the memory budget for its next image, ms. Default 10,000. */
   memoryWaitMs?: number;
+  /**
+   * Images drawn and encoded at once across the server: its render slots.
+   * Encoding runs on libuv's thread pool, so more than the cores only adds
+   * memory. Default: os.availableParallelism(). A cluster worker gets its
+   * share of the cores instead.
+   */
+  maxConcurrentRenders?: number;
   /** Renders that may wait for a render slot across the server; past it new streams are refused. Default 64. */
   maxQueuedRenders?: number;
   /**
@@ -116,6 +124,14 @@ export interface ServerOptions {
    * epoch. Default Date.now; tests pass a fake one to move time on.
    */
   now?: () => number;
+  /**
+   * Origins whose browser pages may call the server (CORS), such as
+   * "https://app.example.com", or "*" for any. Default none. See createCors
+   * in src/web.
+   */
+  corsOrigins?: readonly string[];
+  /** Serve the browser page at / (built by npm run build:web). Default true. */
+  webPage?: boolean;
   /** Where logs go. Default: nowhere (a silent logger). */
   logger?: ServerLogger;
   /** Where metrics go. Default: a registry of this server's own. */
@@ -176,6 +192,7 @@ export const serverDefaults = {
   maxServerStreams: 0,
   memoryBudgetBytes: 512 * 1024 * 1024,
   memoryWaitMs: 10_000,
+  maxConcurrentRenders: availableParallelism(),
   maxQueuedRenders: 64,
   writeAheadBytes: 2 * 1024 * 1024,
   windowBytes: 16 * 1024 * 1024,
@@ -194,6 +211,8 @@ export const serverDefaults = {
   compressStreams: false,
   zeroCopyChunks: true,
   renderer: "auto",
+  corsOrigins: [],
+  webPage: true,
 } as const satisfies Partial<ResolvedServerOptions>;
 
 /** Applies the defaults. */

@@ -348,7 +348,7 @@ describe("bad input over every protocol", () => {
   describe("unknown paths and wrong methods", () => {
     for (const httpVersion of ["1.1", "2"] as const) {
       const notFound: [string, string][] = [
-        ["GET", "/"],
+        ["GET", "/index.html"], // the page is at / alone
         ["GET", "/nope"],
         ["POST", "/infer"],
         ["POST", "/modelmora.InferenceService/Nope"],

@@ -1,11 +1,15 @@
 /**
  * The Grafana dashboard (deploy/grafana/modelmora-dashboard.json): its
- * PromQL may name only series and labels that the server's metrics expose,
- * and every modelmora_ metric is on a panel.
+ * PromQL may name only series and labels that the server's metrics expose
+ * (a worker's createMetrics() with the limit store's health on its
+ * registry, and the cluster primary's own), and every modelmora_ metric is
+ * on a panel.
  */
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
+import { createPrimaryMetrics } from "../../src/cluster/index.js";
+import { createStoreHealth } from "../../src/limits/index.js";
 import { createMetrics } from "../../src/observability/index.js";
 import { callSummary, parseSamples, streamMethodOf } from "../support/index.js";
 
@@ -91,7 +95,12 @@ describe("Grafana dashboard", () => {
     readFileSync(new URL("../../deploy/grafana/modelmora-dashboard.json", import.meta.url), "utf8"),
   ) as Dashboard;
 
-  /** Every series name and label name render() exposes once each metric has a sample. */
+  /**
+   * Every series name and label name /metrics exposes once each metric has
+   * a sample: the server's metrics, the shared limit store's (registered on
+   * the server's registry, as a Redis or cluster store does), and the
+   * cluster primary's (--workers).
+   */
   async function exposed(): Promise<{
     series: Set<string>;
     families: Set<string>;
@@ -108,7 +117,15 @@ describe("Grafana dashboard", () => {
     metrics.callFinished({ ...callSummary({ code: "internal" }), streaming: false });
     metrics.imageGenerated({ model: "thumb-64", renderer: "canvas", cached: false }, 0.01);
     metrics.imageGenerated({ model: "thumb-64", renderer: "canvas", cached: true }, 0);
-    const { body } = await metrics.render();
+    const storeHealth = createStoreHealth({
+      store: "redis://localhost:6379/",
+      registry: metrics.registry,
+    });
+    storeHealth.failed("admit", new Error("connection refused"));
+    const primary = createPrimaryMetrics();
+    primary.setWorkers({ starting: 1, serving: 1, draining: 0 });
+    primary.workerRestarted();
+    const body = [(await metrics.render()).body, (await primary.render([])).body].join("\n");
     const samples = parseSamples(body);
     const families = new Set([...body.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1] as string));
     return {
@@ -181,6 +198,8 @@ describe("Grafana dashboard", () => {
       "cache hit",
       "cpu",
       "memory",
+      "workers",
+      "limit store",
     ]) {
       assert.ok(
         titles.some((t) => t.includes(wanted)),
@@ -189,7 +208,7 @@ describe("Grafana dashboard", () => {
     }
   });
 
-  it("queries only series and labels that render() exposes", async () => {
+  it("queries only series and labels that /metrics exposes", async () => {
     const { series, labels } = await exposed();
     for (const { where, expr, legend } of queries()) {
       const names = namesInPromql(expr);

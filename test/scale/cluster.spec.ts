@@ -15,6 +15,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Code, createClient } from "@connectrpc/connect";
+import { rendersPerWorker } from "../../src/cluster/index.js";
 import { Health } from "../../src/gen/grpc/health/v1/health_pb.js";
 import {
   assertCode,
@@ -85,6 +86,19 @@ describe("--workers 2", () => {
   it("prints one listening line, once both workers listen", () => {
     assert.equal(workerPids(cli).length, 2);
     assert.equal(new Set(workerPids(cli)).size, 2, "two worker processes");
+  });
+
+  it("gives each worker its share of the cores as render slots", async () => {
+    await waitFor(
+      () =>
+        cli.logLines().filter((line) => line.msg === "listening" && "worker" in line).length === 2,
+      "both workers to log listening",
+    );
+    const slots = cli
+      .logLines()
+      .filter((line) => line.msg === "listening" && "worker" in line)
+      .map((line) => line.max_concurrent_renders);
+    assert.deepEqual(slots, [rendersPerWorker(2), rendersPerWorker(2)]);
   });
 
   for (const protocolCase of protocolCases) {
