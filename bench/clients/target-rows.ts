@@ -11,6 +11,7 @@ import type { ProtocolName } from "../../src/index.js";
 import { browserFamily } from "../browser/browser-family.js";
 import type { Mode, ScenarioId } from "../cli/index.js";
 import { createConnectBenchClient } from "./connect-client.js";
+import { pythonFamily } from "./python-rows.js";
 import { createRestBenchClient } from "./rest-client.js";
 import {
   httpLabel,
@@ -175,6 +176,7 @@ export const rowFamilies: readonly RowFamily[] = [
   restNodeFamily,
   wireFamily,
   browserRowFamily,
+  pythonFamily,
 ];
 
 /** Every protocol row any family offers, in table order. */

@@ -4,7 +4,8 @@
  * bench starts the server under test through this file so that its process
  * has a command line of its own: on a shared development machine, a
  * `pkill -f src/cli.ts` meant for someone's own servers would otherwise
- * stop the server under test in the middle of a run. process.argv is the
- * same shape (node, script, flags...), so the CLI parses the flags as usual.
+ * stop the server under test in the middle of a run.
  */
-await import("../../src/cli.js");
+import { runCli } from "../../src/cli.js";
+
+runCli(process.argv.slice(2));
