@@ -79,6 +79,12 @@ export interface RowSpec extends RowInfo {
   readonly stats: StatsSource | undefined;
   /** Why this row can't run a scenario's workload, if it can't. */
   unsupported?(model: string, mode: Mode): string | undefined;
+  /**
+   * CPU time, ms, of the process the row's clients run in, when that is not
+   * the bench's own (a Python process): "Cli CPU/req" reads it at the start
+   * and end of each round instead of process.cpuUsage().
+   */
+  clientCpuMs?(): Promise<number>;
 }
 
 /** What a family needs to build rows against the server under test. */

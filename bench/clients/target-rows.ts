@@ -12,6 +12,7 @@ import type { ProtocolName, WireProtocolName } from "../../src/index.js";
 import { browserFamily } from "../browser/browser-family.js";
 import type { Mode, ScenarioId } from "../cli/index.js";
 import { createConnectBenchClient } from "./connect-client.js";
+import { pythonFamily } from "./python-rows.js";
 import { createRestBenchClient } from "./rest-client.js";
 import {
   httpLabel,
@@ -210,6 +211,7 @@ export const rowFamilies: readonly RowFamily[] = [
   wireFamily,
   sdkFamily,
   browserRowFamily,
+  pythonFamily,
 ];
 
 /** Every protocol row any family offers, in table order. */

@@ -47,6 +47,11 @@ export interface BenchClient {
   stream(call: StreamCall, hashing: HashingMode): Promise<StreamOutcome>;
   /** A small unary call (ListModels or its equivalent); rejects unless the answer lists models. */
   unary(): Promise<void>;
+  /**
+   * The same call, timed by the client itself, ms: for a client that runs in
+   * another process (a Python one), whose pipe would otherwise count.
+   */
+  timedUnary?(): Promise<number>;
   /** Bytes read from this client's sockets, or undefined where they can't be counted. */
   readonly sockets: SocketCounts | undefined;
   /** Closes the client's connections. */

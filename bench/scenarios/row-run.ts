@@ -83,6 +83,8 @@ export class RowRun {
   };
   /** CPU the bench spent verifying (hashing) in the current round, µs; left out of its CPU. */
   private verifyCpuUs = 0;
+  /** row.clientCpuMs() at the start of the round, for rows whose clients run in another process. */
+  private externalCpuStartMs: number | undefined;
   /** Bytes the clients read and wrote over every round, and their connections. */
   wire: { read?: number; written?: number; connections?: number } = { read: 0, written: 0 };
 
@@ -147,6 +149,7 @@ export class RowRun {
       wireWritten: wire.written,
       cpu: process.cpuUsage(),
     };
+    this.externalCpuStartMs = await this.row.clientCpuMs?.();
     this.verifyCpuUs = 0;
     if (this.row.stats !== undefined) {
       this.watch = new StatsWatch(this.row.stats);
@@ -157,7 +160,11 @@ export class RowRun {
   /** Ends a round: stops the watch, reads the sockets, keeps the round's record. */
   async endRound(): Promise<void> {
     const cpu = process.cpuUsage(this.roundStart.cpu);
-    const clientCpuMs = (cpu.user + cpu.system - this.verifyCpuUs) / 1000;
+    let clientCpuMs = (cpu.user + cpu.system - this.verifyCpuUs) / 1000;
+    if (this.externalCpuStartMs !== undefined && this.row.clientCpuMs !== undefined) {
+      // The clients run in another process, which leaves its verification out.
+      clientCpuMs = (await this.row.clientCpuMs()) - this.externalCpuStartMs;
+    }
     const watch = await this.watch?.stop();
     this.watch = undefined;
     const wire = this.wireCounts();
@@ -299,9 +306,12 @@ export class RowRun {
       case "open-loop":
         throw new Error("the open-loop scenario starts its requests itself (run-open-loop.ts)");
       case "unary": {
+        const client = this.clients[0] as BenchClient;
         const started = performance.now();
-        await (this.clients[0] as BenchClient).unary();
-        const callMs = performance.now() - started;
+        // A client timed elsewhere (a Python process) says how long the call took.
+        const timedMs = await client.timedUnary?.();
+        if (timedMs === undefined) await client.unary();
+        const callMs = timedMs ?? performance.now() - started;
         if (this.phase === "run") this.unaryMs.push(callMs);
         return { overriddenDuration: callMs };
       }
