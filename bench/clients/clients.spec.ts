@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { Code, ConnectError, createServer, type ModelMoraServer } from "../../src/index.js";
-import { createSdkBenchClient } from "./sdk-client.js";
+import { createConnectBenchClient } from "./connect-client.js";
 import type { BenchClient } from "./types.js";
 import { createWireBenchClient } from "./wire-client.js";
 
@@ -38,7 +38,7 @@ describe("bench clients of the binary protocols", () => {
     const options = { protocol, httpVersion, windowBytes: 16 * 1024 * 1024 };
     const clients: Record<string, () => BenchClient> = {
       wire: () => createWireBenchClient({ baseUrl, ...options }),
-      sdk: () => createSdkBenchClient({ baseUrl, ...options }),
+      sdk: () => createConnectBenchClient({ baseUrl, ...options, read: "images" }),
     };
 
     it(`${protocol} over HTTP/${httpVersion}: wire and SDK clients get the same verified images`, async () => {

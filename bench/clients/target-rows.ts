@@ -8,7 +8,7 @@
  *
  * Library module of `npm run bench`; reads no flags or environment.
  */
-import type { ProtocolName, WireProtocolName } from "../../src/index.js";
+import type { ProtocolName } from "../../src/index.js";
 import { browserFamily } from "../browser/browser-family.js";
 import type { Mode, ScenarioId } from "../cli/index.js";
 import { createConnectBenchClient } from "./connect-client.js";
@@ -24,7 +24,6 @@ import {
   type RowSpec,
   type TargetRowContext,
 } from "./rows.js";
-import { createSdkBenchClient } from "./sdk-client.js";
 import { createWireBenchClient, type WireProtocol } from "./wire-client.js";
 
 /** The row id of a protocol over an HTTP version: plain gRPC is h2 only, so it has no suffix. */
@@ -65,6 +64,24 @@ function simpleFamily(
   };
 }
 
+/** Clients built with the project's createInferenceClient, reading streams as `read` says. */
+function projectClient(
+  read: "messages" | "images",
+): (row: RowInfo, context: TargetRowContext) => RowSpec["createClient"] {
+  return (row, context) => () =>
+    createConnectBenchClient({
+      baseUrl: context.baseUrl,
+      protocol: row.protocol as ProtocolName,
+      httpVersion: row.httpVersion,
+      windowBytes: context.windowBytes,
+      headers: context.headers,
+      read,
+    });
+}
+
+/** The binary protocols (not Connect JSON), each over the HTTP versions it runs on. */
+const binaryPairs = connectPairs.filter(([protocol]) => protocol !== "connect-json");
+
 const connectNodeRows: RowInfo[] = connectPairs.map(([protocol, httpVersion]) => ({
   id: protocolRowId(protocol, httpVersion),
   label: `${protocolTitles[protocol]} ${httpLabel(httpVersion)}`,
@@ -80,14 +97,7 @@ const connectNodeRows: RowInfo[] = connectPairs.map(([protocol, httpVersion]) =>
 export const connectNodeFamily = simpleFamily(
   "connect-node",
   connectNodeRows,
-  (row, context) => () =>
-    createConnectBenchClient({
-      baseUrl: context.baseUrl,
-      protocol: row.protocol as ProtocolName,
-      httpVersion: row.httpVersion,
-      windowBytes: context.windowBytes,
-      headers: context.headers,
-    }),
+  projectClient("messages"),
 );
 
 /** REST through node:http (keep-alive) and node:http2. */
@@ -119,19 +129,17 @@ export const restNodeFamily = simpleFamily(
  */
 export const wireFamily = simpleFamily(
   "wire",
-  connectPairs
-    .filter(([protocol]) => protocol !== "connect-json")
-    .map(([protocol, httpVersion]) => ({
-      id: protocolRowId(protocol, httpVersion, "-wire"),
-      label: `${protocolTitles[protocol]} ${httpLabel(httpVersion)} wire`,
-      kind: "protocol",
-      client: "node",
-      protocol,
-      library: "wire",
-      httpVersion,
-      description: `minimal node:${httpVersion === "2" ? "http2" : "http"} ${protocol} client streaming the data field (bench/clients/wire-client.ts) → ModelMora server`,
-      diagnostic: true,
-    })),
+  binaryPairs.map(([protocol, httpVersion]) => ({
+    id: protocolRowId(protocol, httpVersion, "-wire"),
+    label: `${protocolTitles[protocol]} ${httpLabel(httpVersion)} wire`,
+    kind: "protocol",
+    client: "node",
+    protocol,
+    library: "wire",
+    httpVersion,
+    description: `minimal node:${httpVersion === "2" ? "http2" : "http"} ${protocol} client streaming the data field (bench/clients/wire-client.ts) → ModelMora server`,
+    diagnostic: true,
+  })),
   (row, context) => () =>
     createWireBenchClient({
       baseUrl: context.baseUrl,
@@ -145,33 +153,24 @@ export const wireFamily = simpleFamily(
 /**
  * The binary protocols again, through the project's SDK as its users call
  * it for images: createInferenceClient + client.streamImages, which yields
- * whole images with their SHA-256 checked (sdk-client.ts). Client "node-sdk",
- * so the recommendation speaks for it apart; the single request and the
- * 10-client load, in both modes.
+ * whole images with their SHA-256 checked (connect-client.ts, read
+ * "images"). Client "node-sdk", so the recommendation speaks for it apart;
+ * the single request and the 10-client load, in both modes.
  */
 export const sdkFamily = simpleFamily(
   "sdk",
-  connectPairs
-    .filter(([protocol]) => protocol !== "connect-json")
-    .map(([protocol, httpVersion]) => ({
-      id: protocolRowId(protocol, httpVersion, "-sdk"),
-      label: `${protocolTitles[protocol]} ${httpLabel(httpVersion)} SDK`,
-      kind: "protocol",
-      client: "node-sdk",
-      protocol,
-      library: "sdk",
-      httpVersion,
-      description: `the project's SDK, ${protocol}: createInferenceClient + client.streamImages (whole images, SHA-256 checked inside the timed part) → ModelMora server`,
-      takesPart: (scenario) => scenario === "single" || scenario === "load",
-    })),
-  (row, context) => () =>
-    createSdkBenchClient({
-      baseUrl: context.baseUrl,
-      protocol: row.protocol as WireProtocolName,
-      httpVersion: row.httpVersion,
-      windowBytes: context.windowBytes,
-      headers: context.headers,
-    }),
+  binaryPairs.map(([protocol, httpVersion]) => ({
+    id: protocolRowId(protocol, httpVersion, "-sdk"),
+    label: `${protocolTitles[protocol]} ${httpLabel(httpVersion)} SDK`,
+    kind: "protocol",
+    client: "node-sdk",
+    protocol,
+    library: "sdk",
+    httpVersion,
+    description: `the project's SDK, ${protocol}: createInferenceClient + client.streamImages (whole images, SHA-256 checked inside the timed part) → ModelMora server`,
+    takesPart: (scenario) => scenario === "single" || scenario === "load",
+  })),
+  projectClient("images"),
 );
 
 /**
