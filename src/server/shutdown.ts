@@ -14,7 +14,7 @@ export interface ShutdownParts {
 }
 
 /** How long calls cut at the end of a shutdown get to send their status, ms. */
-const cutFlushMs = 1000;
+const cutFlushMs = 3000;
 
 /**
  * Shuts the server down, waiting on events with deadlines (never polling):
