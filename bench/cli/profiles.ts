@@ -124,7 +124,7 @@ const full: ProfileSettings = {
   rounds: 3,
   plans: {
     single: { transport: plan(3, 4, 2), e2e: plan(3, 1, 0) },
-    load: { transport: plan(3, 1, 1), e2e: plan(3, 1, 0) },
+    load: { transport: plan(3, 1, 0), e2e: plan(3, 1, 0) },
     small: { transport: plan(3, 30, 10), e2e: plan(3, 10, 0) },
     unary: { transport: plan(3, 70, 20, 100), e2e: undefined },
     memory: { transport: plan(1, 1, 0), e2e: undefined },
@@ -134,7 +134,7 @@ const full: ProfileSettings = {
   concurrencyStreams: [1, 10, 100],
   concurrencyIterations: (streams) => (streams >= 100 ? 1 : streams >= 10 ? 2 : 5),
   openLoopRatesRps: [10, 50, 100],
-  openLoopDurationMs: 1000,
+  openLoopDurationMs: 800,
 };
 
 /** The profiles. e2e warmups are 0: every warmup would generate images. */

@@ -103,11 +103,11 @@ describe("recommendation", () => {
     // gRPC trails because of its client: the wire client shows the protocol does better.
     assert.match(
       large.text,
-      /grpc is at 0\.35× of it \(range [0-9.]+–[0-9.]+×; client cost: the minimal gRPC client reaches 0\.89×\)/,
+      /grpc is at 0\.35× of rest-h1 \(range [0-9.]+–[0-9.]+×; client cost: the minimal gRPC client reaches 0\.89×\)/,
     );
     assert.match(
       large.text,
-      /connect-json-h2 is at 0\.12× of it .*6\.00× the server CPU per MB of Connect binary; never use it for images/,
+      /connect-json-h2 is at 0\.12× of rest-h1 .*6\.00× the server CPU per MB of Connect binary; never use it for images/,
     );
     assert.match(large.text, /median of 3 rounds/);
     // The diagnostic wire row is never picked.
@@ -157,7 +157,7 @@ describe("recommendation", () => {
       line?.text ?? "",
       /grpc SDK \(720 MB\/s\) is the fastest, at 0\.80× of the bare Node HTTP\/2 ceiling/,
     );
-    assert.match(line?.text ?? "", /connect SDK is at 0\.69× of it/);
+    assert.match(line?.text ?? "", /connect SDK is at 0\.69× of grpc SDK/);
     // The Node line is unchanged: the SDK rows have their own.
     const node = rec.lines.find((l) => l.client === "node" && l.traffic === "large");
     assert.deepEqual([...(node?.pick ?? [])].sort(), ["connect-h2", "rest-h1"]);

@@ -79,13 +79,8 @@ export function checkTargets(results: readonly RowResult[]): TargetCheck[] {
   ) => {
     const a = measuredAt(results, place, row);
     const b = measuredAt(results, place, reference);
-    if (
-      a === undefined &&
-      b === undefined &&
-      !results.some((r) => r.row === row && r.scenario === place.scenario)
-    ) {
-      return;
-    }
+    const ran = results.find((r) => r.row === row && r.scenario === place.scenario);
+    if (a === undefined && b === undefined && ran === undefined) return;
     const ratio = a && b ? ratioOf(a.spread, b.spread) : undefined;
     const measured: Spread | undefined =
       ratio === undefined
@@ -95,7 +90,8 @@ export function checkTargets(results: readonly RowResult[]): TargetCheck[] {
     checks.push({
       ...spec,
       row,
-      label: a?.label ?? b?.label ?? row,
+      // The row's own name, never the ceiling's: a row the run lacks shows its id.
+      label: a?.label ?? ran?.label ?? row,
       measured,
       threshold,
       unit: "×",

@@ -261,8 +261,8 @@ function kindLine(
               const range = `range ${ratio.low.toFixed(2)}–${ratio.high.toFixed(2)}×`;
               const how =
                 c === "within noise"
-                  ? `within noise of it${reasons.length > 0 ? ` (${reasons.join("; ")})` : ""}`
-                  : `${times(ratio.value)} of it (${[range, ...reasons].join("; ")})`;
+                  ? `within noise of ${best.label}${reasons.length > 0 ? ` (${reasons.join("; ")})` : ""}`
+                  : `${times(ratio.value)} of ${best.label} (${[range, ...reasons].join("; ")})`;
               return `${r.label} is at ${how}`;
             })
             .join("; ")}.`;

@@ -8,7 +8,7 @@ import {
   createGrpcWebTransport,
 } from "@connectrpc/connect-node";
 import { InferenceService } from "../gen/modelmora/inference_pb.js";
-import { createHttpConnection } from "./http-connection.js";
+import { createHttpConnection, type HttpConnection } from "./http-connection.js";
 import { defaultMaxMessageBytes } from "./response-decoder.js";
 import { createStreamImages, type StreamImages } from "./stream-images.js";
 import type { WindowedSessionManager } from "./windowed-session-manager.js";
@@ -115,41 +115,8 @@ export function createInferenceClient(options: InferenceClientOptions): Inferenc
     onSocket: options.onSocket,
   });
   const interceptors = [...(options.interceptors ?? [])];
-  if (options.headers !== undefined) {
-    const headers = options.headers;
-    interceptors.push((next) => (req) => {
-      for (const [name, value] of Object.entries(headers)) {
-        req.header.set(name, value);
-      }
-      return next(req);
-    });
-  }
-  const transportOptions = {
-    baseUrl: options.baseUrl,
-    interceptors,
-    ...connection.transportOptions,
-  };
-
-  let transport: Transport;
-  switch (options.protocol) {
-    case "grpc": {
-      // gRPC over HTTP/1.1 was refused above: the connection is HTTP/2.
-      const { sessionManager } = connection.transportOptions as {
-        sessionManager: WindowedSessionManager;
-      };
-      transport = createGrpcTransport({ baseUrl: options.baseUrl, interceptors, sessionManager });
-      break;
-    }
-    case "grpc-web":
-      transport = createGrpcWebTransport(transportOptions);
-      break;
-    case "connect":
-      transport = createConnectTransport(transportOptions);
-      break;
-    case "connect-json":
-      transport = createConnectTransport({ ...transportOptions, useBinaryFormat: false });
-      break;
-  }
+  if (options.headers !== undefined) interceptors.push(setHeaders(options.headers));
+  const transport = createTransport(options.protocol, options.baseUrl, interceptors, connection);
 
   const streamImages =
     options.protocol === "connect-json"
@@ -180,4 +147,39 @@ export function createInferenceClient(options: InferenceClientOptions): Inferenc
     streamImages,
   });
   return { client, transport, close: () => connection.close() };
+}
+
+/** An interceptor that sets `headers` on every request. */
+function setHeaders(headers: Readonly<Record<string, string>>): Interceptor {
+  return (next) => (req) => {
+    for (const [name, value] of Object.entries(headers)) {
+      req.header.set(name, value);
+    }
+    return next(req);
+  };
+}
+
+/** connect-node's transport for `protocol`, over `connection`. */
+function createTransport(
+  protocol: ProtocolName,
+  baseUrl: string,
+  interceptors: Interceptor[],
+  connection: HttpConnection,
+): Transport {
+  const transportOptions = { baseUrl, interceptors, ...connection.transportOptions };
+  switch (protocol) {
+    case "grpc": {
+      // gRPC over HTTP/1.1 is refused before this: the connection is HTTP/2.
+      const { sessionManager } = connection.transportOptions as {
+        sessionManager: WindowedSessionManager;
+      };
+      return createGrpcTransport({ baseUrl, interceptors, sessionManager });
+    }
+    case "grpc-web":
+      return createGrpcWebTransport(transportOptions);
+    case "connect":
+      return createConnectTransport(transportOptions);
+    case "connect-json":
+      return createConnectTransport({ ...transportOptions, useBinaryFormat: false });
+  }
 }

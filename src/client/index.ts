@@ -14,12 +14,12 @@ export {
   type ImageAssemblerOptions,
 } from "./image-assembler.js";
 export {
-  type DecodedResponse,
   defaultMaxMessageBytes,
   ResponseDecoder,
   type ResponseDecoderEvents,
   type ResponseDecoderOptions,
 } from "./response-decoder.js";
+export type { DecodedResponse } from "./response-fields.js";
 export type {
   StreamImages,
   StreamImagesOptions,

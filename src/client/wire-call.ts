@@ -3,6 +3,7 @@ import {
   type CallOptions,
   createContextValues,
   type Interceptor,
+  type StreamRequest,
   type StreamResponse,
 } from "@connectrpc/connect";
 import {
@@ -19,7 +20,8 @@ import {
 } from "../gen/modelmora/inference_pb.js";
 import { type ExchangeResponse, exchange, type HttpTarget } from "./http-exchange.js";
 import { PausingQueue } from "./pausing-queue.js";
-import { type DecodedResponse, ResponseDecoder } from "./response-decoder.js";
+import { ResponseDecoder } from "./response-decoder.js";
+import type { DecodedResponse } from "./response-fields.js";
 import type { WireProtocol, WireResponse } from "./wire/index.js";
 
 /** Options for callStreamInference. */
@@ -90,71 +92,81 @@ export function callStreamInference(
       contextValues: call.contextValues ?? createContextValues(),
       message: createAsyncIterable([request]),
     },
-    async next(req) {
-      let message: MessageInitShape<typeof InferenceRequestSchema> | undefined;
-      for await (const m of req.message) message = m;
-      const body = encodeEnvelope(0, toBinary(method.input, create(method.input, message)));
-      const response = await exchange(options.target, {
-        url: req.url,
-        header: req.header,
-        body,
-        signal: req.signal,
-      });
-      let wire: WireResponse;
-      try {
-        wire = options.protocol.openResponse(response.status, response.header);
-      } catch (err) {
-        // An error status in the headers: read the rest of the (empty or
-        // short) body, so that an HTTP/1.1 connection stays reusable.
-        await drain(response).catch(() => undefined);
-        throw err;
-      }
-      const messages = new PausingQueue<InferenceResponse>(response, messagesAhead);
-      /** An error status from the trailers or the end of stream, thrown once the body ends. */
-      let statusError: { error: unknown } | undefined;
-      const decoder = new ResponseDecoder(
-        {
-          onResponse(decoded) {
-            wire.beforeMessage();
-            dataPieces.set(decoded.response, decoded);
-            messages.push(decoded.response);
-          },
-          onControl(flags, data) {
-            if (statusError !== undefined) return;
-            try {
-              wire.onControl(flags, data);
-            } catch (err) {
-              statusError = { error: err };
-            }
-          },
-        },
-        { maxMessageBytes: options.maxMessageBytes },
-      );
-      response
-        .read((chunk) => decoder.push(chunk))
-        .then(
-          () => {
-            try {
-              if (statusError !== undefined) throw statusError.error;
-              decoder.end();
-              wire.finish(response.trailer);
-              messages.end();
-            } catch (err) {
-              messages.fail(err);
-            }
-          },
-          (err: unknown) => messages.fail(err),
-        );
-      return {
-        stream: true,
-        service: InferenceService,
-        method,
-        header: response.header,
-        trailer: wire.trailer,
-        message: messages,
-      };
-    },
+    next: (req) => readWireStream(options, req),
   });
+}
+
+/**
+ * Sends the request and reads the response as it arrives: what
+ * callStreamInference runs inside the interceptors.
+ */
+async function readWireStream(
+  options: WireCallOptions,
+  req: StreamRequest<typeof InferenceRequestSchema, typeof InferenceResponseSchema>,
+): Promise<WireStreamResponse> {
+  const method = InferenceService.method.streamInference;
+  let message: MessageInitShape<typeof InferenceRequestSchema> | undefined;
+  for await (const m of req.message) message = m;
+  const body = encodeEnvelope(0, toBinary(method.input, create(method.input, message)));
+  const response = await exchange(options.target, {
+    url: req.url,
+    header: req.header,
+    body,
+    signal: req.signal,
+  });
+  let wire: WireResponse;
+  try {
+    wire = options.protocol.openResponse(response.status, response.header);
+  } catch (err) {
+    // An error status in the headers: read the rest of the (empty or
+    // short) body, so that an HTTP/1.1 connection stays reusable.
+    await drain(response).catch(() => undefined);
+    throw err;
+  }
+  const messages = new PausingQueue<InferenceResponse>(response, messagesAhead);
+  /** An error status from the trailers or the end of stream, thrown once the body ends. */
+  let statusError: { error: unknown } | undefined;
+  const decoder = new ResponseDecoder(
+    {
+      onResponse(decoded) {
+        wire.beforeMessage();
+        dataPieces.set(decoded.response, decoded);
+        messages.push(decoded.response);
+      },
+      onControl(flags, data) {
+        if (statusError !== undefined) return;
+        try {
+          wire.onControl(flags, data);
+        } catch (err) {
+          statusError = { error: err };
+        }
+      },
+    },
+    { maxMessageBytes: options.maxMessageBytes },
+  );
+  response
+    .read((chunk) => decoder.push(chunk))
+    .then(
+      () => {
+        try {
+          if (statusError !== undefined) throw statusError.error;
+          decoder.end();
+          wire.finish(response.trailer);
+          messages.end();
+        } catch (err) {
+          messages.fail(err);
+        }
+      },
+      (err: unknown) => messages.fail(err),
+    );
+  return {
+    stream: true,
+    service: InferenceService,
+    method,
+    header: response.header,
+    trailer: wire.trailer,
+    message: messages,
+  };
 }
 
 /** Most bytes read from an error response's body before it is cut off. */

@@ -98,14 +98,7 @@ export function createListener(handler: Handler, options: ListenerOptions): List
 
   return {
     listen(port, host) {
-      return new Promise((resolve, reject) => {
-        const onError = (err: Error) => reject(err);
-        server.once("error", onError);
-        server.listen(port, host, () => {
-          server.off("error", onError);
-          resolve(server.address() as net.AddressInfo);
-        });
-      });
+      return listenOn(server, port, host);
     },
     drain() {
       draining = true;
@@ -133,6 +126,18 @@ export function createListener(handler: Handler, options: ListenerOptions): List
       return sockets.size;
     },
   };
+}
+
+/** Binds `server`; rejects with the bind's error (a port in use, say). */
+function listenOn(server: net.Server, port: number, host: string): Promise<net.AddressInfo> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error) => reject(err);
+    server.once("error", onError);
+    server.listen(port, host, () => {
+      server.off("error", onError);
+      resolve(server.address() as net.AddressInfo);
+    });
+  });
 }
 
 /** Keeps an open connection in `sockets`; "closed" is emitted on `events` when none is left. */

@@ -154,6 +154,14 @@ describe("ResponseDecoder", () => {
     const inside = decoder();
     assert.throws(
       () => inside.push(envelope(0, message.subarray(0, message.byteLength - 3))),
+      // The data field's length already says it cannot fit: refused before its bytes arrive.
+      (err: ConnectError) =>
+        err.code === Code.Internal && /runs past the end of its message/.test(err.rawMessage),
+    );
+    // A message whose last byte starts a varint (a tag) that never ends.
+    const halfTag = decoder();
+    assert.throws(
+      () => halfTag.push(envelope(0, Buffer.concat([message, Buffer.from([0x80])]))),
       (err: ConnectError) => err.code === Code.Internal && /inside a field/.test(err.rawMessage),
     );
   });
