@@ -219,6 +219,19 @@ describe("decision rule", () => {
     );
   });
 
+  it("leaves out the HTTP/2 comparison for a stack with REST over HTTP/1.1 only (Python's httpx)", () => {
+    const decision = decisionOf([
+      result("python-grpc", [600, 610, 590], { client: "python", protocol: "grpc" }),
+      result("python-rest-h1", [500, 510, 490], {
+        client: "python",
+        protocol: "rest",
+        httpVersion: "1.1",
+      }),
+    ]);
+    assert.equal(decision.primary[0]?.restRow, "python-rest-h1");
+    assert.ok(!decision.supporting.some((item) => /over HTTP\/2/.test(item.comparison)));
+  });
+
   it("treats figures within noise as similar", () => {
     const item = applyRule(
       [result("grpc", [500, 480, 520]), result("rest-h1", [510, 490, 530])],

@@ -245,6 +245,12 @@ export function decisionOf(results: readonly RowResult[]): Decision {
       ["load", "e2e", "1.1", "gRPC vs REST h1.1, 10 clients at once, end-to-end"],
       ["single", "transport", "2", "gRPC vs REST over HTTP/2, one request, transport-only"],
     ] as const) {
+      // A stack with no REST over HTTP/2 (Python's httpx speaks HTTP/1.1
+      // here) has no HTTP/2 comparison to make: left out, not "not applied".
+      const restH2 = results.some(
+        (r) => r.client === client && r.protocol === "rest" && r.httpVersion === "2",
+      );
+      if (http === "2" && !restH2) continue;
       const item = applyRule(results, client, scenario, mode, http, `${who}: ${words}`);
       if (item !== undefined) supporting.push(item);
     }
