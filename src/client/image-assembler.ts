@@ -16,13 +16,8 @@ export interface ImageAssemblerOptions {
 /** Default largest image: 256 MiB. */
 export const defaultMaxImageBytes = 256 * 1024 * 1024;
 
-interface OpenImage {
-  readonly index: number;
-  readonly bytes: Buffer;
-  readonly sha256: string;
-  readonly width: number;
-  readonly height: number;
-  readonly contentType: string;
+/** An image being received: `sha256` is the one the server declared, `bytes` filled up to `received`. */
+interface OpenImage extends StreamedImage {
   readonly hash: Hash;
   received: number;
 }
