@@ -1,3 +1,8 @@
+/**
+ * Every flag of `npm run serve`: its environment variable, default, bounds
+ * and help text. settings.ts reads them; options.ts turns them into
+ * ServerOptions.
+ */
 import { type ServerOptions, serverDefaults } from "../server/index.js";
 
 /** One command-line flag. */

@@ -1,3 +1,7 @@
+/**
+ * Reads the flags of `npm run serve` (the table in flags.ts) from the
+ * command line and the environment, and writes --help from the same table.
+ */
 import { parseArgs } from "node:util";
 import { ModelMoraError } from "../errors.js";
 import { flags } from "./flags.js";
