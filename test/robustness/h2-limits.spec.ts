@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { InferenceRequestSchema } from "../../src/gen/modelmora/inference_pb.js";
-import { envelope, startServer, type TestServer } from "../support/index.js";
+import { envelope, startServer, type TestServer, waitFor } from "../support/index.js";
 import {
   connectH2,
   describeStream,
@@ -20,13 +20,7 @@ import {
   type H2Connection,
   Setting,
 } from "./h2/index.js";
-import {
-  connectionsClosed,
-  eventually,
-  http1Status,
-  rawSocket,
-  waitForSocketClose,
-} from "./support.js";
+import { connectionsClosed, http1Status, rawSocket, waitForSocketClose } from "./support.js";
 
 const streamPath = "/modelmora.InferenceService/StreamInference";
 
@@ -131,7 +125,7 @@ describe("HTTP/2 limits", () => {
         for (let i = 0; i < maxConcurrentStreams; i++) {
           h2.request({ ...grpcHeaders }, { endStream: false });
         }
-        await eventually(
+        await waitFor(
           () => srv.server.activeCallCount >= maxConcurrentStreams,
           "the open streams to reach the server",
         );
@@ -149,7 +143,7 @@ describe("HTTP/2 limits", () => {
       } finally {
         h2.destroy();
       }
-      await eventually(() => srv.server.activeCallCount === 0, "the streams to end on the server");
+      await waitFor(() => srv.server.activeCallCount === 0, "the streams to end on the server");
       const other = await connectH2({ url: srv.url });
       try {
         await other.settings();

@@ -26,9 +26,10 @@ import {
   type Sample,
   startCli,
   sumOf,
+  waitFor,
 } from "../support/index.js";
 import { connectH2, type H2Connection } from "./h2/index.js";
-import { eventually, hasMetric, scrape } from "./support.js";
+import { hasMetric, scrape } from "./support.js";
 
 const mib = 1024 * 1024;
 const budgetBytes = 128 * mib;
@@ -150,7 +151,7 @@ describe("the memory budget holds against 100 slow readers", () => {
     }
 
     // The readers are gone: what the streams held is released; the cache stays.
-    await eventually(async () => {
+    await waitFor(async () => {
       const samples = await scrape(cli.url);
       return (
         sumOf(samples, "modelmora_memory_bytes", { part: "images" }) +
@@ -212,7 +213,7 @@ describe("the memory budget holds against 100 slow readers", () => {
         ]);
       }
       // The budget is full and streams still wait for room (or renders).
-      await eventually(async () => {
+      await waitFor(async () => {
         const samples = await scrape(cli.url);
         return memoryHeld(samples) >= budgetBytes / 2;
       }, "the slow readers to fill half the budget");
@@ -220,7 +221,7 @@ describe("the memory budget holds against 100 slow readers", () => {
       for (const h2 of h2s) h2.destroy();
     }
     let held = -1;
-    await eventually(
+    await waitFor(
       async () => {
         const samples = await scrape(cli.url);
         held = hasMetric(samples, "modelmora_memory_bytes")

@@ -17,8 +17,9 @@ import {
   smallRequest,
   startServer,
   type TestServer,
+  waitFor,
 } from "../support/index.js";
-import { eventually, type RawSocket, rawSocket } from "./support.js";
+import { type RawSocket, rawSocket } from "./support.js";
 
 const keys = {
   staller: "staller-key-0123456789",
@@ -68,7 +69,7 @@ describe("stalled request bodies do not hold --max-streams", () => {
     rest.write(
       `POST /infer/stream HTTP/1.1\r\nHost: robustness\r\nContent-Type: application/json\r\nX-Api-Key: ${keys.staller}\r\nContent-Length: 100\r\n\r\n{"mod`,
     );
-    await eventually(
+    await waitFor(
       () => srv.server.activeCallCount >= 2,
       "both stalled requests to reach the server",
     );

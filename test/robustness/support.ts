@@ -60,26 +60,6 @@ export function hasMetric(samples: readonly Sample[], name: string): boolean {
 }
 
 /**
- * Polls until predicate holds; the limit only keeps a broken test from
- * hanging (nothing here asserts how fast the server is).
- */
-export async function eventually(
-  predicate: () => boolean | Promise<boolean>,
-  what: string | (() => string),
-  limitMs = defaultWaitLimitMs,
-): Promise<void> {
-  const deadline = Date.now() + limitMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) {
-      assert.fail(
-        `gave up waiting for ${typeof what === "string" ? what : what()} after ${limitMs} ms`,
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
-
-/**
  * Waits for a socket's close event. Fails (and destroys the socket) when it
  * is still open after limitMs: that is the finding "stays open
  * indefinitely".

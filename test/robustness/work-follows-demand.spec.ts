@@ -30,6 +30,7 @@ import {
   startServer,
   sumOf,
   type TestServer,
+  waitFor,
 } from "../support/index.js";
 import {
   connectH2,
@@ -38,7 +39,7 @@ import {
   headersFrame,
   rstStreamFrame,
 } from "./h2/index.js";
-import { eventually, hasMetric, scrape } from "./support.js";
+import { hasMetric, scrape } from "./support.js";
 
 const streamPath = "/modelmora.InferenceService/StreamInference";
 const model = "noise-1000";
@@ -65,12 +66,12 @@ async function renderState(srv: TestServer) {
  * Returns the renders drawn after the calls were gone.
  */
 async function assertNoWorkLeft(srv: TestServer, what: string): Promise<number> {
-  await eventually(
+  await waitFor(
     async () => (await renderState(srv)).activeStreams === 0 && srv.server.activeCallCount === 0,
     `${what}: no stream in flight`,
   );
   const gone = await renderState(srv);
-  await eventually(
+  await waitFor(
     async () => {
       const now = await renderState(srv);
       return now.running + now.queued === 0;
@@ -83,7 +84,7 @@ async function assertNoWorkLeft(srv: TestServer, what: string): Promise<number> 
   // Nothing is held for streams that are gone: the memory budget's share
   // of images and write-ahead buffers is back to zero.
   let held = -1;
-  await eventually(
+  await waitFor(
     async () => {
       held = (await renderState(srv)).held;
       return held === 0;

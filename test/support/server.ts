@@ -43,13 +43,16 @@ export async function startServer(options: ServerOptions = {}): Promise<TestServ
  */
 export async function waitFor(
   predicate: () => boolean | Promise<boolean>,
-  what: string,
+  /** What is awaited, for the failure message; a function is asked only then. */
+  what: string | (() => string),
   limitMs = 20_000,
 ): Promise<void> {
   const deadline = Date.now() + limitMs;
   while (!(await predicate())) {
     if (Date.now() > deadline) {
-      assert.fail(`gave up waiting for ${what}`);
+      assert.fail(
+        `gave up waiting for ${typeof what === "string" ? what : what()} after ${limitMs} ms`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
