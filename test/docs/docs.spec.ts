@@ -16,11 +16,11 @@ import { SignJWT } from "jose";
 import {
   blocksOf,
   type DocBlock,
-  findPython,
   httpRequest,
   makeCertificate,
   makeTempDir,
   pointAt,
+  pythonForExamples,
   type RunResult,
   repoRoot,
   run,
@@ -99,23 +99,9 @@ describe("the examples in docs/", () => {
       }),
     );
 
-    const found = await findPython();
-    if ("python" in found) {
-      python = found.python;
-    } else {
-      noPython = found.reason;
-    }
-    // The examples say `python3`: make that the one with grpcio.
-    const bin = join(work.path, "bin");
-    await mkdir(bin);
-    if (python !== undefined) {
-      // Ask the interpreter itself: a shell's `command -v` may search
-      // another PATH (npm puts its own directories first).
-      const resolved = (await run(python, ["-c", "import sys; print(sys.executable)"])).stdout
-        .toString("utf8")
-        .trim();
-      await symlink(resolved, join(bin, "python3"));
-    }
+    const examplesPython = await pythonForExamples(work.path);
+    ({ python, noPython } = examplesPython);
+    const { bin } = examplesPython;
     env = {
       ...process.env,
       PATH: `${bin}:${process.env.PATH}`,

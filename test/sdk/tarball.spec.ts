@@ -28,16 +28,16 @@ import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
-import { copyFile, mkdir, readFile, stat, symlink, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { SignJWT } from "jose";
 import {
   blocksOf,
   type DocBlock,
-  findPython,
   makeTempDir,
   pointAt,
+  pythonForExamples,
   type RunResult,
   repoRoot,
   run,
@@ -144,21 +144,9 @@ describe(`the npm package, installed from its tarball in an empty folder (${docF
       .setExpirationTime("10m")
       .sign(new TextEncoder().encode(secret));
 
-    const found = await findPython();
-    if ("python" in found) {
-      python = found.python;
-    } else {
-      noPython = found.reason;
-    }
-    const bin = join(work.path, "bin");
-    await mkdir(bin);
-    if (python !== undefined) {
-      // The examples say `python3`: make that the one with grpcio.
-      const resolved = (await run(python, ["-c", "import sys; print(sys.executable)"])).stdout
-        .toString("utf8")
-        .trim();
-      await symlink(resolved, join(bin, "python3"));
-    }
+    const examplesPython = await pythonForExamples(work.path);
+    ({ python, noPython } = examplesPython);
+    const { bin } = examplesPython;
     // npm test runs under npm, which exports its own settings (npm_config_*,
     // npm_package_*): an example's npm must see only the ones set here.
     const inherited = Object.entries(process.env).filter(([key]) => !/^npm_/i.test(key));

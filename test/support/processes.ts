@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { TestContext } from "node:test";
 import type { ChunkLike } from "./images.js";
@@ -274,6 +274,34 @@ export async function findPython(): Promise<{ python: string } | { reason: strin
   return {
     reason: `no Python with grpc, grpc_tools and google.protobuf (apt-get install python3-grpcio python3-grpc-tools python3-protobuf): ${reasons.join("; ")}`,
   };
+}
+
+/** The Python a folder's examples run: see pythonForExamples. */
+export interface ExamplesPython {
+  /** The interpreter with grpcio; undefined when there is none. */
+  readonly python: string | undefined;
+  /** Why there is none (findPython's reason); "" when there is one. */
+  readonly noPython: string;
+  /** A folder to put first on PATH: its `python3` is that interpreter. */
+  readonly bin: string;
+}
+
+/**
+ * Finds a Python with grpcio (findPython) and makes it the `python3` of a
+ * new folder `bin` under dir, since the docs' examples say `python3`.
+ */
+export async function pythonForExamples(dir: string): Promise<ExamplesPython> {
+  const found = await findPython();
+  const bin = join(dir, "bin");
+  await mkdir(bin);
+  if (!("python" in found)) return { python: undefined, noPython: found.reason, bin };
+  // Ask the interpreter itself: a shell's `command -v` may search another
+  // PATH (npm puts its own directories first).
+  const resolved = (await run(found.python, ["-c", "import sys; print(sys.executable)"])).stdout
+    .toString("utf8")
+    .trim();
+  await symlink(resolved, join(bin, "python3"));
+  return { python: found.python, noPython: "", bin };
 }
 
 /**
